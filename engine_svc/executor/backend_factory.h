@@ -1,0 +1,27 @@
+// Creates a backend by name ("cpu", and "cuda" in CUDA builds).
+#ifndef TERN_ENGINE_SVC_EXECUTOR_BACKEND_FACTORY_H_
+#define TERN_ENGINE_SVC_EXECUTOR_BACKEND_FACTORY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine_svc/executor/backend.h"
+
+namespace tern {
+
+struct BackendOptions {
+  std::string name = "cpu";
+  int num_threads = 0;  // CPU backend: 0 uses every available core.
+};
+
+// The backend names this build supports.
+std::vector<std::string> AvailableBackends();
+
+// INVALID_ARGUMENT naming the supported backends for an unknown name.
+absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& options);
+
+}  // namespace tern
+
+#endif  // TERN_ENGINE_SVC_EXECUTOR_BACKEND_FACTORY_H_
