@@ -4,10 +4,26 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "common/logging.h"
 
 namespace tern {
+namespace {
+
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
+
+inline void CpuRelax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#endif
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {
   CHECK_GE(num_threads, 1);
@@ -30,10 +46,16 @@ void ThreadPool::Schedule(absl::AnyInvocable<void()> task) {
   }
   absl::MutexLock lock(&mu_);
   tasks_.push_back(std::move(task));
+  num_queued_.fetch_add(1, std::memory_order_release);
 }
 
 void ThreadPool::WorkerLoop() {
   while (true) {
+    const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+    for (int i = 0; num_queued_.load(std::memory_order_acquire) == 0; ++i) {
+      CpuRelax();
+      if (i % 64 == 63 && std::chrono::steady_clock::now() > spin_until) break;
+    }
     absl::AnyInvocable<void()> task;
     {
       absl::MutexLock lock(&mu_);
@@ -45,6 +67,7 @@ void ThreadPool::WorkerLoop() {
       if (tasks_.empty()) return;  // stopping_ and drained.
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      num_queued_.fetch_sub(1, std::memory_order_relaxed);
     }
     task();
   }
@@ -79,12 +102,17 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
         helpers_left.fetch_sub(1, std::memory_order_acq_rel);
       });
     }
+    num_queued_.fetch_add(num_helpers, std::memory_order_release);
   }
   run_chunks();
   // The helpers reference this frame, so wait for every one of them, even one
   // that starts after all chunks are taken. Spin briefly, then yield.
   for (int spins = 0; helpers_left.load(std::memory_order_acquire) != 0; ++spins) {
-    if (spins > 1000) sched_yield();
+    if (spins < 4096) {
+      CpuRelax();
+    } else {
+      sched_yield();
+    }
   }
 }
 

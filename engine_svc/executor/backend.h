@@ -26,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "engine_svc/executor/forward_batch.h"
 #include "engine_svc/executor/tensor.h"
-#include "engine_svc/model/safetensors.h"
+#include "common/host_tensor.h"
 
 namespace tern {
 

@@ -106,16 +106,6 @@ absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& path, const std::
 
 }  // namespace
 
-int64_t HostTensorView::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
-std::string ShapeToString(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
-}
-
 SafetensorsFile::SafetensorsFile(std::string path, const uint8_t* map, size_t map_size)
     : path_(std::move(path)), map_(map), map_size_(map_size) {}
 

@@ -15,21 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/dtype.h"
+#include "common/host_tensor.h"
 
 namespace tern {
-
-// A read-only view of tensor data in host memory.
-struct HostTensorView {
-  DType dtype = DType::kFloat32;
-  std::vector<int64_t> shape;
-  const void* data = nullptr;  // No alignment guarantee.
-  int64_t num_bytes = 0;
-
-  int64_t numel() const;
-};
-
-// "[2, 3]".
-std::string ShapeToString(const std::vector<int64_t>& shape);
 
 struct SafetensorsEntry {
   std::string dtype_name;        // As written: "BF16", "F32", "I64", ...

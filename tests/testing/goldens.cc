@@ -1,0 +1,77 @@
+#include "tests/testing/goldens.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace tern::testing {
+namespace {
+
+// Largest absolute difference between two equally long float arrays.
+double MaxDifference(const nlohmann::json& a, const nlohmann::json& b, const std::string& what,
+                     const std::string& label) {
+  EXPECT_EQ(a.size(), b.size()) << label << ": " << what << " length";
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    worst = std::max(worst, std::fabs(a[i].get<double>() - b[i].get<double>()));
+  }
+  return worst;
+}
+
+}  // namespace
+
+nlohmann::json GoldenRequest(const nlohmann::json& golden_case, int index) {
+  return {{"id", std::to_string(index)},
+          {"prompt_token_ids", golden_case["prompt"]},
+          {"max_tokens", golden_case["greedy_tokens"].size()},
+          {"logprobs", 5},
+          {"return_last_logits", true},
+          {"return_all_logits", golden_case.contains("all_logits")}};
+}
+
+void ExpectMatchesGolden(const nlohmann::json& golden, const nlohmann::json& result,
+                         const GoldenTolerance& tolerance, const std::string& label) {
+  ASSERT_FALSE(result.contains("error")) << label << ": " << result["error"];
+  EXPECT_LE(MaxDifference(golden["last_logits"], result["last_logits"], "last_logits", label),
+            tolerance.logits)
+      << label << ": last_logits";
+  if (golden.contains("all_logits")) {
+    const nlohmann::json& expected = golden["all_logits"];
+    const nlohmann::json& actual = result["all_logits"];
+    ASSERT_EQ(actual.size(), expected.size()) << label << ": all_logits rows";
+    for (size_t row = 0; row < expected.size(); ++row) {
+      EXPECT_LE(MaxDifference(expected[row], actual[row], "all_logits", label), tolerance.logits)
+          << label << ": all_logits row " << row;
+    }
+  }
+
+  const nlohmann::json& tokens = golden["greedy_tokens"];
+  const nlohmann::json& margins = golden["greedy_margins"];
+  const nlohmann::json& top5 = golden["greedy_top5_logprobs"];
+  ASSERT_EQ(result["token_ids"].size(), tokens.size()) << label;
+  ASSERT_EQ(result["logprobs"].size(), tokens.size()) << label;
+  for (size_t step = 0; step < tokens.size(); ++step) {
+    // Logprobs of a step are comparable while every earlier token agrees.
+    const nlohmann::json& expected = top5[step];
+    const nlohmann::json& actual = result["logprobs"][step];
+    ASSERT_EQ(actual.size(), expected.size()) << label << " step " << step;
+    for (size_t rank = 0; rank < expected.size(); ++rank) {
+      EXPECT_NEAR(actual[rank][1].get<double>(), expected[rank][1].get<double>(),
+                  tolerance.logprobs)
+          << label << " step " << step << " rank " << rank;
+      // Ids must agree at every rank that is not a near-tie with a neighbour.
+      const double value = expected[rank][1].get<double>();
+      const bool tie_above = rank > 0 && expected[rank - 1][1].get<double>() - value < 2 * tolerance.logprobs;
+      const bool tie_below = rank + 1 < expected.size() &&
+                             value - expected[rank + 1][1].get<double>() < 2 * tolerance.logprobs;
+      if (!tie_above && !tie_below) {
+        EXPECT_EQ(actual[rank][0], expected[rank][0]) << label << " step " << step << " rank " << rank;
+      }
+    }
+    if (margins[step].get<double>() < tolerance.margin) break;  // Tokens may differ from here.
+    EXPECT_EQ(result["token_ids"][step], tokens[step]) << label << " step " << step;
+    if (result["token_ids"][step] != tokens[step]) break;
+  }
+}
+
+}  // namespace tern::testing

@@ -1,0 +1,31 @@
+// Comparison of tern-generate output against the HF reference goldens
+// (tests/data/models/*/goldens.json; see tests/data/models/README.md).
+#ifndef TERN_TESTS_TESTING_GOLDENS_H_
+#define TERN_TESTS_TESTING_GOLDENS_H_
+
+#include <string>
+
+#include "nlohmann/json.hpp"
+
+namespace tern::testing {
+
+struct GoldenTolerance {
+  double logits = 2e-4;    // Absolute, on last_logits and all_logits.
+  double logprobs = 2e-4;  // Absolute, on the top-5 logprobs of every step.
+  // Greedy tokens are compared up to the first step whose top-1/top-2 margin
+  // is below this: there, rounding may legitimately pick the other token.
+  double margin = 1e-3;
+};
+
+// A tern-generate request line for golden case `index`: 24 greedy tokens,
+// top-5 logprobs, last logits, and all logits where the golden has them.
+nlohmann::json GoldenRequest(const nlohmann::json& golden_case, int index);
+
+// Adds a gtest failure for every way `result` (a tern-generate output line)
+// departs from `golden_case` beyond `tolerance`. `label` prefixes messages.
+void ExpectMatchesGolden(const nlohmann::json& golden_case, const nlohmann::json& result,
+                         const GoldenTolerance& tolerance, const std::string& label);
+
+}  // namespace tern::testing
+
+#endif  // TERN_TESTS_TESTING_GOLDENS_H_
