@@ -7,8 +7,8 @@
 
 namespace tern {
 
-void ForwardBatch::AddSequence(const std::vector<int32_t>& tokens, int32_t seq_len,
-                               const std::vector<int32_t>& blocks, int32_t block_size) {
+void ForwardBatch::AddSequence(absl::Span<const int32_t> tokens, int32_t seq_len,
+                               absl::Span<const int32_t> blocks, int32_t block_size) {
   CHECK_LE(static_cast<int32_t>(tokens.size()), seq_len);
   if (query_start.empty()) query_start.push_back(0);
   const int32_t first_position = seq_len - static_cast<int32_t>(tokens.size());

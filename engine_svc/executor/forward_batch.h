@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 
 namespace tern {
 
@@ -34,8 +35,8 @@ struct ForwardBatch {
 
   // Appends one sequence: `tokens` at positions [seq_len - tokens.size(),
   // seq_len), whose pages are `blocks`. Fills positions and slot mapping.
-  void AddSequence(const std::vector<int32_t>& tokens, int32_t seq_len,
-                   const std::vector<int32_t>& blocks, int32_t block_size);
+  void AddSequence(absl::Span<const int32_t> tokens, int32_t seq_len,
+                   absl::Span<const int32_t> blocks, int32_t block_size);
 
   // Checks every invariant a backend relies on: sizes agree, positions are
   // consecutive and end at seq_len, slots lie in the sequence's own blocks,

@@ -1,8 +1,8 @@
-// tern-generate: runs JSON-lines requests through the batched, chunked, paged
-// forward path of a model and writes one JSON line per request (see
-// generate_io.h for the format).
+// tern-generate: runs JSON-lines requests through the engine core (scheduler,
+// paged KV cache with prefix caching, sampler) and the model, and writes one
+// JSON line per request (see generate_io.h for the format).
 //
-//   echo '{"id":"a","prompt_token_ids":[1,2,3],"max_tokens":8}' |
+//   echo '{"id":"a","prompt_token_ids":[1,2,3],"max_tokens":8,"temperature":0}' |
 //       tern-generate --model tests/data/models/llama3
 #include <iostream>
 #include <string>
@@ -12,9 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
 #include "common/logging.h"
+#include "common/status_macros.h"
+#include "engine_svc/core/engine_core.h"
+#include "engine_svc/executor/model_executor.h"
 #include "engine_svc/executor/model_runner.h"
+#include "engine_svc/model/generation_config.h"
+#include "engine_svc/tools/generate_driver.h"
 #include "engine_svc/tools/generate_io.h"
-#include "engine_svc/tools/greedy_batch_runner.h"
 
 ABSL_FLAG(std::string, model, "", "Model directory (HF layout: config.json + safetensors).");
 ABSL_FLAG(std::string, backend, "cpu", "Compute backend.");
@@ -22,46 +26,58 @@ ABSL_FLAG(std::string, load_format, "auto", "auto|safetensors, or dummy for rand
 ABSL_FLAG(int64_t, block_size, 16, "Tokens per KV cache block.");
 ABSL_FLAG(int64_t, num_kv_blocks, 0,
           "KV cache blocks; 0 sizes the cache to hold every request at once.");
-ABSL_FLAG(int64_t, max_num_batched_tokens, 2048, "Token budget of one forward step.");
-ABSL_FLAG(int64_t, max_num_seqs, 256, "Most sequences in one forward step.");
+ABSL_FLAG(int64_t, max_num_batched_tokens, 2048, "Token budget of one engine step.");
+ABSL_FLAG(int64_t, max_num_seqs, 256, "Most sequences running at once.");
 ABSL_FLAG(int64_t, max_model_len, 0, "Longest prompt + output; 0 uses the model's limit.");
+ABSL_FLAG(bool, enable_prefix_caching, true, "Reuse cached KV blocks of identical prefixes.");
+ABSL_FLAG(std::string, scheduling_policy, "fcfs", "fcfs, or priority (lower value first).");
+ABSL_FLAG(uint64_t, seed, 0, "Seeds the seeds of requests that bring none.");
 ABSL_FLAG(int32_t, threads, 0, "CPU backend threads; 0 uses every available core.");
 ABSL_FLAG(std::string, log_level, "warning", "info, warning or error.");
 
 namespace tern {
 namespace {
 
-int Main() {
-  LogSeverity severity;
-  if (!ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
-    std::cerr << "tern-generate: --log-level must be info, warning or error\n";
-    return 2;
-  }
-  SetMinLogSeverity(severity);
-  if (absl::GetFlag(FLAGS_model).empty()) {
-    std::cerr << "tern-generate: --model DIR is required\n";
-    return 2;
-  }
-  absl::StatusOr<ModelConfig> model_config = LoadModelConfig(absl::GetFlag(FLAGS_model));
-  if (!model_config.ok()) {
-    std::cerr << "tern-generate: " << model_config.status().message() << "\n";
-    return 1;
-  }
-  GenerateLimits limits;
-  limits.vocab_size = model_config->vocab_size;
-  limits.max_model_len = absl::GetFlag(FLAGS_max_model_len) > 0
-                             ? absl::GetFlag(FLAGS_max_model_len)
-                             : model_config->max_position_embeddings;
+SamplingParams DefaultSampling(const GenerationConfig& g) {
+  SamplingDefaults defaults;
+  defaults.temperature = g.temperature;
+  defaults.top_p = g.top_p;
+  defaults.top_k = g.top_k;
+  defaults.min_p = g.min_p;
+  defaults.repetition_penalty = g.repetition_penalty;
+  defaults.max_tokens = g.max_new_tokens;
+  return defaults.Base();
+}
 
-  // Read every request first: the cache can then be sized for all of them.
+// EOS ids from config.json and generation_config.json, as vLLM merges them.
+std::vector<int32_t> EosIds(const ModelConfig& model, const GenerationConfig& generation) {
+  std::vector<int32_t> ids;
+  for (const std::vector<int64_t>* list : {&model.eos_token_ids, &generation.eos_token_ids}) {
+    for (int64_t id : *list) {
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<int32_t>(id));
+    }
+  }
+  return ids;
+}
+
+absl::Status Run() {
+  const std::string model_dir = absl::GetFlag(FLAGS_model);
+  if (model_dir.empty()) return absl::InvalidArgumentError("--model DIR is required");
+  ASSIGN_OR_RETURN(ModelConfig model_config, LoadModelConfig(model_dir));
+  ASSIGN_OR_RETURN(GenerationConfig generation, LoadGenerationConfig(model_dir));
+  ASSIGN_OR_RETURN(SchedulingPolicy policy,
+                   ParseSchedulingPolicy(absl::GetFlag(FLAGS_scheduling_policy)));
+  ASSIGN_OR_RETURN(LoadFormat format, ParseLoadFormat(absl::GetFlag(FLAGS_load_format)));
+  const SamplingParams defaults = DefaultSampling(generation);
+
+  // Read every request first, so the default cache can hold all of them.
   std::vector<GenerateRequest> requests;
-  std::vector<GenerateResult> rejected;  // Parsed-out lines, reported at the end.
+  std::vector<GenerateResult> rejected;
   std::string line;
   for (int64_t line_number = 1; std::getline(std::cin, line); ++line_number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string id;
-    absl::StatusOr<GenerateRequest> request =
-        ParseGenerateRequest(line, line_number, limits, &id);
+    absl::StatusOr<GenerateRequest> request = ParseGenerateRequest(line, line_number, defaults, &id);
     if (request.ok()) {
       requests.push_back(*std::move(request));
     } else {
@@ -72,62 +88,60 @@ int Main() {
     }
   }
 
-  ModelRunnerConfig config;
-  config.model_dir = absl::GetFlag(FLAGS_model);
-  absl::StatusOr<LoadFormat> format = ParseLoadFormat(absl::GetFlag(FLAGS_load_format));
-  if (!format.ok()) {
-    std::cerr << "tern-generate: " << format.status().message() << "\n";
-    return 2;
-  }
-  config.load_format = *format;
-  config.backend.name = absl::GetFlag(FLAGS_backend);
-  config.backend.num_threads = absl::GetFlag(FLAGS_threads);
-  config.block_size = absl::GetFlag(FLAGS_block_size);
-  config.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
-  config.num_kv_blocks = absl::GetFlag(FLAGS_num_kv_blocks);
-  if (config.num_kv_blocks == 0 && config.block_size > 0) {
+  ModelRunnerConfig runner_config;
+  runner_config.model_dir = model_dir;
+  runner_config.load_format = format;
+  runner_config.backend.name = absl::GetFlag(FLAGS_backend);
+  runner_config.backend.num_threads = absl::GetFlag(FLAGS_threads);
+  runner_config.block_size = absl::GetFlag(FLAGS_block_size);
+  runner_config.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
+  runner_config.num_kv_blocks = absl::GetFlag(FLAGS_num_kv_blocks);
+  if (runner_config.num_kv_blocks == 0 && runner_config.block_size > 0) {
     for (const GenerateRequest& r : requests) {
-      config.num_kv_blocks +=
-          (static_cast<int64_t>(r.prompt_token_ids.size()) + r.max_tokens + config.block_size - 1) /
-          config.block_size;
+      const int64_t tokens = static_cast<int64_t>(r.spec.prompt_token_ids.size()) +
+                             std::max<int64_t>(r.spec.sampling.max_tokens, 0);
+      runner_config.num_kv_blocks += std::max<int64_t>(r.spec.sampling.n, 1) *
+                                     ((tokens + runner_config.block_size - 1) / runner_config.block_size);
     }
-    config.num_kv_blocks = std::max<int64_t>(config.num_kv_blocks, 1);
+    runner_config.num_kv_blocks = std::max<int64_t>(runner_config.num_kv_blocks, 1);
   }
+  ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
+                   ModelRunner::Create(runner_config, [](int64_t done, int64_t total) {
+                     LOG(INFO) << "loaded layer " << done << "/" << total;
+                   }));
+  LOG(INFO) << "model " << model_config.architecture << ", " << runner->model().weight_bytes()
+            << " weight bytes, " << runner->num_kv_blocks() << " KV blocks of "
+            << runner->block_size() << " tokens";
 
-  BatchLimits batch_limits;
-  batch_limits.max_num_batched_tokens = config.max_num_batched_tokens;
-  batch_limits.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
-  if (batch_limits.max_num_seqs <= 0) {
-    std::cerr << "tern-generate: --max-num-seqs must be positive\n";
-    return 2;
-  }
+  const std::vector<int32_t> eos = EosIds(model_config, generation);
+  EngineCoreConfig core_config;
+  core_config.scheduler.max_num_batched_tokens = runner_config.max_num_batched_tokens;
+  core_config.scheduler.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
+  core_config.scheduler.max_model_len = absl::GetFlag(FLAGS_max_model_len) > 0
+                                            ? absl::GetFlag(FLAGS_max_model_len)
+                                            : model_config.max_position_embeddings;
+  core_config.scheduler.policy = policy;
+  core_config.scheduler.eos_token_ids = eos;
+  core_config.cache.num_blocks = runner->num_kv_blocks();
+  core_config.cache.block_size = runner->block_size();
+  core_config.cache.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
+  core_config.vocab_size = model_config.vocab_size;
+  core_config.seed = absl::GetFlag(FLAGS_seed);
+  RETURN_IF_ERROR(core_config.Validate());
 
-  absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Create(
-      config, [](int64_t done, int64_t total) {
-        LOG(INFO) << "loaded layer " << done << "/" << total;
-      });
-  if (!runner.ok()) {
-    std::cerr << "tern-generate: " << runner.status().message() << "\n";
-    return 1;
-  }
-  LOG(INFO) << "model " << (*runner)->model_config().architecture << ", "
-            << (*runner)->model().weight_bytes() << " weight bytes, " << (*runner)->num_kv_blocks()
-            << " KV blocks of " << (*runner)->block_size() << " tokens";
+  ModelExecutor executor(*runner, SamplerConfig{eos});
+  EngineCore core(core_config, executor);
+  ASSIGN_OR_RETURN(std::vector<GenerateResult> results, RunGenerateRequests(core, requests));
+  LOG(INFO) << "preemptions: " << core.scheduler().stats().num_preemptions;
 
-  GreedyBatchRunner batcher(**runner, batch_limits);
-  absl::StatusOr<std::vector<GenerateResult>> results = batcher.Run(requests);
-  if (!results.ok()) {
-    std::cerr << "tern-generate: " << results.status().message() << "\n";
-    return 1;
-  }
   bool all_ok = rejected.empty();
-  for (const GenerateResult& result : *results) {
+  for (const GenerateResult& result : results) {
     all_ok = all_ok && result.error.empty();
     std::cout << FormatGenerateResult(result) << "\n";
   }
   for (const GenerateResult& result : rejected) std::cout << FormatGenerateResult(result) << "\n";
   std::cout.flush();
-  return all_ok ? 0 : 1;
+  return all_ok ? absl::OkStatus() : absl::CancelledError("");
 }
 
 }  // namespace
@@ -138,6 +152,19 @@ int main(int argc, char** argv) {
       argc, argv,
       "Runs JSON-lines generation requests from stdin; writes one JSON line per request.\n"
       "Usage: tern-generate --model DIR [--backend cpu] [--block-size N] [--num-kv-blocks N]\n"
-      "       [--max-num-batched-tokens N] [--max-num-seqs N] < requests.jsonl");
-  return tern::Main();
+      "       [--max-num-batched-tokens N] [--max-num-seqs N] [--enable-prefix-caching true|false]\n"
+      "       [--scheduling-policy fcfs|priority] < requests.jsonl");
+  tern::LogSeverity severity;
+  if (!tern::ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
+    std::cerr << "tern-generate: --log-level must be info, warning or error\n";
+    return 2;
+  }
+  tern::SetMinLogSeverity(severity);
+  const absl::Status status = tern::Run();
+  if (absl::IsCancelled(status)) return 1;  // Some requests failed; each has its error line.
+  if (!status.ok()) {
+    std::cerr << "tern-generate: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
 }

@@ -24,6 +24,8 @@ nlohmann::json GoldenRequest(const nlohmann::json& golden_case, int index) {
   return {{"id", std::to_string(index)},
           {"prompt_token_ids", golden_case["prompt"]},
           {"max_tokens", golden_case["greedy_tokens"].size()},
+          {"temperature", 0},
+          {"ignore_eos", true},
           {"logprobs", 5},
           {"return_last_logits", true},
           {"return_all_logits", golden_case.contains("all_logits")}};

@@ -17,7 +17,8 @@ struct GoldenTolerance {
   double margin = 1e-3;
 };
 
-// A tern-generate request line for golden case `index`: 24 greedy tokens,
+// A tern-generate request line for golden case `index`: 24 greedy tokens
+// (EOS ignored, as the reference generated them),
 // top-5 logprobs, last logits, and all logits where the golden has them.
 nlohmann::json GoldenRequest(const nlohmann::json& golden_case, int index);
 

@@ -1,6 +1,6 @@
 // Log-probabilities from logits.
-#ifndef TERN_ENGINE_SVC_EXECUTOR_LOGPROBS_H_
-#define TERN_ENGINE_SVC_EXECUTOR_LOGPROBS_H_
+#ifndef TERN_ENGINE_SVC_CORE_LOGPROBS_H_
+#define TERN_ENGINE_SVC_CORE_LOGPROBS_H_
 
 #include <cstdint>
 #include <utility>
@@ -25,4 +25,4 @@ std::vector<TokenLogprob> TopLogprobs(const float* logits, int64_t n, int64_t k)
 
 }  // namespace tern
 
-#endif  // TERN_ENGINE_SVC_EXECUTOR_LOGPROBS_H_
+#endif  // TERN_ENGINE_SVC_CORE_LOGPROBS_H_

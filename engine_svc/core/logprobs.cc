@@ -1,4 +1,4 @@
-#include "engine_svc/executor/logprobs.h"
+#include "engine_svc/core/logprobs.h"
 
 #include <algorithm>
 #include <cmath>
