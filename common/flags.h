@@ -3,20 +3,25 @@
 #ifndef TERN_COMMON_FLAGS_H_
 #define TERN_COMMON_FLAGS_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace tern {
 
 // Rewrites `--dashed-name[=value]` to `--dashed_name[=value]` in each flag
-// argument (values are untouched), then parses with absl::ParseCommandLine.
-// Exits with a usage message on unknown flags or bad values, as Abseil does.
-// Returns the positional arguments, program name first.
-std::vector<std::string> ParseTernFlags(int argc, char** argv, const char* usage);
+// argument (values are untouched), joins `--bool_flag true|false` into one
+// argument as vLLM's command lines write it, then parses with
+// absl::ParseCommandLine. Exits with a usage message on unknown flags, bad
+// values or stray positional arguments.
+void ParseTernFlags(int argc, char** argv, const char* usage);
 
-// The name-normalizing step alone: "--a-b=c-d" -> "--a_b=c-d". Arguments
-// after a bare "--" and positional arguments are returned unchanged.
-std::vector<std::string> NormalizeFlagNames(const std::vector<std::string>& args);
+// The rewriting step alone: "--a-b=c-d" -> "--a_b=c-d"; "--b", "false" ->
+// "--b=false" when `is_bool_flag("b")`. Arguments after a bare "--" and
+// positional arguments are returned unchanged.
+std::vector<std::string> NormalizeFlagNames(
+    const std::vector<std::string>& args,
+    const std::function<bool(const std::string&)>& is_bool_flag = {});
 
 }  // namespace tern
 

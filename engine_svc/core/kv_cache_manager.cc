@@ -37,7 +37,8 @@ void KvCacheManager::ComputeKeys(Request& request, int64_t num_blocks) const {
 
 ComputedPrefix KvCacheManager::GetComputedBlocks(Request& request) {
   ComputedPrefix prefix;
-  if (!request.use_prefix_cache) return prefix;
+  // A request that wants every prompt position's logits must compute them all.
+  if (!request.use_prefix_cache || request.return_prompt_logits) return prefix;
   const int64_t eligible = (request.num_tokens() - 1) / config_.block_size;
   ComputeKeys(request, eligible);
   for (int64_t b = 0; b < eligible; ++b) {

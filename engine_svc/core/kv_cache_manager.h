@@ -50,7 +50,8 @@ class KvCacheManager {
 
   // The longest cached prefix of `request`'s tokens: whole blocks, stopping
   // at the first miss, never covering the last token (its logits are needed).
-  // Empty when the request does not use the prefix cache. Counts the query.
+  // Empty when the request does not use the prefix cache or wants the logits
+  // of every prompt position. Counts the query.
   // Mutates only the request's lazily computed block keys.
   ComputedPrefix GetComputedBlocks(Request& request);
 

@@ -262,6 +262,13 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
     out.prompt_logits = std::move(step.prompt_logits);
     if (!scheduled.samples) continue;
 
+    if (r.sampling.max_tokens == 0) {  // Prompt-only (e.g. for its logits).
+      Finish(r, FinishReason::kLength);
+      out.finished = true;
+      out.finish_reason = FinishReason::kLength;
+      any_finished = true;
+      continue;
+    }
     CHECK_GE(step.token_id, 0) << "executor did not sample for request " << r.id;
     r.token_ids.push_back(step.token_id);
     out.new_token_ids.push_back(step.token_id);

@@ -12,6 +12,15 @@ TEST(FlagsTest, DashedNamesBecomeUnderscoredAndValuesStay) {
                                       "-block_size=16", "positional-arg"}));
 }
 
+TEST(FlagsTest, BoolFlagsTakeASeparateTrueOrFalse) {
+  auto is_bool = [](const std::string& name) { return name == "enable_prefix_caching"; };
+  EXPECT_EQ(NormalizeFlagNames({"prog", "--enable-prefix-caching", "false", "--max-num-seqs", "4"}, is_bool),
+            (std::vector<std::string>{"prog", "--enable_prefix_caching=false", "--max_num_seqs", "4"}));
+  // A bool flag followed by something else keeps its meaning (true).
+  EXPECT_EQ(NormalizeFlagNames({"prog", "--enable-prefix-caching", "--x"}, is_bool),
+            (std::vector<std::string>{"prog", "--enable_prefix_caching", "--x"}));
+}
+
 TEST(FlagsTest, ArgumentsAfterDoubleDashAreUntouched) {
   EXPECT_EQ(NormalizeFlagNames({"prog", "--a-b", "--", "--c-d"}),
             (std::vector<std::string>{"prog", "--a_b", "--", "--c-d"}));
