@@ -1,6 +1,10 @@
 #include "common/block_hash.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
+
+#include <cstring>
+
+#include "common/logging.h"
 
 namespace tern {
 namespace {
@@ -9,11 +13,54 @@ constexpr absl::string_view kDomain = "tern.block.v1";
 
 enum FieldTag : uint8_t { kDomainTag = 1, kParentTag = 2, kTokensTag = 3, kSaltTag = 4, kAdapterTag = 5 };
 
-// Appends one field: type tag, 64-bit little-endian byte length, bytes.
-void AppendField(std::string& out, FieldTag tag, const void* data, uint64_t size) {
-  out.push_back(static_cast<char>(tag));
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
-  out.append(static_cast<const char*>(data), size);
+// Feeds one field: type tag, 64-bit little-endian byte length, bytes.
+class FieldWriter {
+ public:
+  explicit FieldWriter(EVP_MD_CTX* context) : context_(context) {}
+
+  void Field(FieldTag tag, const void* data, uint64_t size) {
+    uint8_t header[9];
+    header[0] = tag;
+    for (int i = 0; i < 8; ++i) header[1 + i] = static_cast<uint8_t>(size >> (8 * i));
+    Append(header, sizeof(header));
+    Append(data, size);
+  }
+  // Buffers small writes so the digest sees few, large updates.
+  void Append(const void* data, size_t size) {
+    if (used_ + size > sizeof(buffer_)) Flush();
+    if (size > sizeof(buffer_)) {
+      CHECK(EVP_DigestUpdate(context_, data, size) == 1);
+      return;
+    }
+    std::memcpy(buffer_ + used_, data, size);
+    used_ += size;
+  }
+  void Flush() {
+    if (used_ > 0) CHECK(EVP_DigestUpdate(context_, buffer_, used_) == 1);
+    used_ = 0;
+  }
+
+ private:
+  EVP_MD_CTX* context_;
+  uint8_t buffer_[512];
+  size_t used_ = 0;
+};
+
+// One digest context per thread, and the algorithm fetched once: OpenSSL 3's
+// one-shot SHA256() fetches (under a lock) and allocates on every call.
+EVP_MD_CTX* ThreadContext() {
+  static EVP_MD* const sha256 = [] {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    CHECK(md != nullptr) << "OpenSSL has no SHA-256";
+    return md;
+  }();
+  struct Holder {
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    ~Holder() { EVP_MD_CTX_free(context); }
+  };
+  thread_local Holder holder;
+  CHECK(holder.context != nullptr && EVP_DigestInit_ex2(holder.context, sha256, nullptr) == 1);
+  return holder.context;
 }
 
 }  // namespace
@@ -31,22 +78,28 @@ std::string BlockKey::ToHex() const {
 
 BlockKey ComputeBlockKey(const BlockKey* parent, absl::Span<const int32_t> tokens,
                          const BlockExtraKeys& extra) {
-  std::string message;
-  message.reserve(96 + 4 * tokens.size() + extra.cache_salt.size() + extra.adapter_id.size());
-  AppendField(message, kDomainTag, kDomain.data(), kDomain.size());
+  EVP_MD_CTX* context = ThreadContext();
+  FieldWriter writer(context);
+  writer.Field(kDomainTag, kDomain.data(), kDomain.size());
   const BlockKey zero;
-  AppendField(message, kParentTag, (parent != nullptr ? parent : &zero)->bytes.data(), 32);
+  writer.Field(kParentTag, (parent != nullptr ? parent : &zero)->bytes.data(), 32);
   // Token ids as 32-bit little-endian integers.
-  std::string token_bytes(4 * tokens.size(), '\0');
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const uint32_t t = static_cast<uint32_t>(tokens[i]);
-    for (int b = 0; b < 4; ++b) token_bytes[4 * i + b] = static_cast<char>((t >> (8 * b)) & 0xff);
+  uint8_t header[9] = {kTokensTag};
+  const uint64_t token_bytes = 4 * tokens.size();
+  for (int i = 0; i < 8; ++i) header[1 + i] = static_cast<uint8_t>(token_bytes >> (8 * i));
+  writer.Append(header, sizeof(header));
+  for (const int32_t token : tokens) {
+    const uint32_t t = static_cast<uint32_t>(token);
+    const uint8_t bytes[4] = {static_cast<uint8_t>(t), static_cast<uint8_t>(t >> 8),
+                              static_cast<uint8_t>(t >> 16), static_cast<uint8_t>(t >> 24)};
+    writer.Append(bytes, 4);
   }
-  AppendField(message, kTokensTag, token_bytes.data(), token_bytes.size());
-  AppendField(message, kSaltTag, extra.cache_salt.data(), extra.cache_salt.size());
-  AppendField(message, kAdapterTag, extra.adapter_id.data(), extra.adapter_id.size());
+  writer.Field(kSaltTag, extra.cache_salt.data(), extra.cache_salt.size());
+  writer.Field(kAdapterTag, extra.adapter_id.data(), extra.adapter_id.size());
+  writer.Flush();
   BlockKey key;
-  SHA256(reinterpret_cast<const unsigned char*>(message.data()), message.size(), key.bytes.data());
+  unsigned int size = 0;
+  CHECK(EVP_DigestFinal_ex(context, key.bytes.data(), &size) == 1 && size == 32);
   return key;
 }
 

@@ -1,11 +1,20 @@
 #include "engine_svc/core/block_pool.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 
 namespace tern {
 
-BlockPool::BlockPool(int64_t num_blocks) : blocks_(num_blocks) {
+uint64_t BlockPool::ShortKey(const BlockKey& key) {
+  uint64_t prefix;
+  std::memcpy(&prefix, key.bytes.data(), sizeof(prefix));
+  return prefix;
+}
+
+BlockPool::BlockPool(int64_t num_blocks, bool record_events)
+    : blocks_(num_blocks), record_events_(record_events) {
   CHECK_GT(num_blocks, 0);
   CHECK_LT(num_blocks, int64_t{1} << 31);
   for (int32_t id = 0; id < num_blocks; ++id) PushBack(id);
@@ -47,7 +56,7 @@ void BlockPool::Unlink(int32_t id) {
 void BlockPool::Evict(int32_t id, std::vector<BlockKey>* removed) {
   Block& b = blocks_[id];
   if (!b.has_key) return;
-  auto it = cached_.find(b.key);
+  auto it = cached_.find(ShortKey(b.key));
   CHECK(it != cached_.end() && it->second == id) << "block " << id << " key not in the map";
   cached_.erase(it);
   removed->push_back(b.key);
@@ -65,14 +74,13 @@ void BlockPool::Allocate(int64_t n, std::vector<int32_t>* out) {
     blocks_[id].ref_count = 1;
     out->push_back(id);
   }
-  if (!removed.empty()) {
-    events_.push_back({KvEvent::Kind::kBlockRemoved, std::move(removed), std::nullopt});
-  }
+  if (!removed.empty()) Record({KvEvent::Kind::kBlockRemoved, std::move(removed), std::nullopt});
 }
 
 int32_t BlockPool::Lookup(const BlockKey& key) const {
-  auto it = cached_.find(key);
-  return it == cached_.end() ? -1 : it->second;
+  auto it = cached_.find(ShortKey(key));
+  if (it == cached_.end() || blocks_[it->second].key != key) return -1;
+  return it->second;
 }
 
 void BlockPool::Touch(absl::Span<const int32_t> ids) {
@@ -95,31 +103,49 @@ bool BlockPool::Cache(int32_t id, const BlockKey& key) {
   Block& b = blocks_[id];
   CHECK_GT(b.ref_count, 0) << "caching unreferenced block " << id;
   CHECK(!b.has_key) << "block " << id << " is already cached";
-  if (!cached_.emplace(key, id).second) return false;
+  if (!cached_.emplace(ShortKey(key), id).second) return false;
   b.has_key = true;
   b.key = key;
   return true;
 }
 
+void BlockPool::Record(KvEvent event) {
+  if (!record_events_) return;
+  if (events_.size() >= kMaxPendingEvents) {
+    events_.clear();
+    events_lost_ = true;
+  }
+  events_.push_back(std::move(event));
+}
+
 void BlockPool::EmitStored(std::vector<BlockKey> keys, const BlockKey* parent) {
-  if (keys.empty()) return;
+  if (keys.empty() || !record_events_) return;
   KvEvent event{KvEvent::Kind::kBlockStored, std::move(keys), std::nullopt};
   if (parent != nullptr) event.parent = *parent;
-  events_.push_back(std::move(event));
+  Record(std::move(event));
 }
 
 bool BlockPool::ResetCache() {
   if (num_free_ != num_blocks()) return false;
   cached_.clear();
   for (Block& b : blocks_) b.has_key = false;
-  events_.push_back({KvEvent::Kind::kAllCleared, {}, std::nullopt});
+  Record({KvEvent::Kind::kAllCleared, {}, std::nullopt});
   return true;
 }
 
-std::vector<KvEvent> BlockPool::TakeEvents() {
-  std::vector<KvEvent> out;
-  out.swap(events_);
-  return out;
+KvEventBatch BlockPool::TakeEvents() {
+  KvEventBatch batch;
+  batch.events.swap(events_);
+  batch.lost = events_lost_;
+  events_lost_ = false;
+  return batch;
+}
+
+std::vector<BlockKey> BlockPool::CachedKeys() const {
+  std::vector<BlockKey> keys;
+  keys.reserve(cached_.size());
+  for (const auto& [prefix, id] : cached_) keys.push_back(blocks_[id].key);
+  return keys;
 }
 
 std::vector<int32_t> BlockPool::FreeListForTesting() const {
@@ -152,7 +178,7 @@ absl::Status BlockPool::CheckInvariants() const {
     }
     if (b.has_key) {
       ++keyed;
-      auto it = cached_.find(b.key);
+      auto it = cached_.find(ShortKey(b.key));
       if (it == cached_.end() || it->second != id) {
         return absl::InternalError(absl::StrCat("block ", id, " key missing from the map"));
       }

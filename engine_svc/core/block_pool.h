@@ -23,7 +23,11 @@ namespace tern {
 // Thread safety: not thread-safe; owned by the engine core's thread.
 class BlockPool {
  public:
-  explicit BlockPool(int64_t num_blocks);
+  // Events pending beyond this are dropped (and reported as lost).
+  static constexpr size_t kMaxPendingEvents = 1 << 16;
+
+  // Events are recorded only with `record_events` (someone consumes them).
+  explicit BlockPool(int64_t num_blocks, bool record_events = false);
 
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
@@ -48,7 +52,8 @@ class BlockPool {
   void Release(absl::Span<const int32_t> ids);
 
   // Marks `id` as caching `key`. Returns false (and changes nothing) if
-  // another block already caches the same key. REQUIRES: id is referenced
+  // another block already caches the same key (or one sharing its first 8
+  // bytes). REQUIRES: id is referenced
   // and has no key yet.
   bool Cache(int32_t id, const BlockKey& key);
 
@@ -60,7 +65,9 @@ class BlockPool {
   bool ResetCache();
 
   // Events since the last call, oldest first.
-  std::vector<KvEvent> TakeEvents();
+  KvEventBatch TakeEvents();
+  // Keys of every cached block (a snapshot for consumers that resync).
+  std::vector<BlockKey> CachedKeys() const;
 
   int32_t ref_count(int32_t id) const { return blocks_[id].ref_count; }
   bool has_key(int32_t id) const { return blocks_[id].has_key; }
@@ -83,13 +90,21 @@ class BlockPool {
   void PushBack(int32_t id);
   void Unlink(int32_t id);
   void Evict(int32_t id, std::vector<BlockKey>* removed);
+  void Record(KvEvent event);
+  static uint64_t ShortKey(const BlockKey& key);
 
   std::vector<Block> blocks_;
   int32_t head_ = -1;  // Least recently freed.
   int32_t tail_ = -1;
   int64_t num_free_ = 0;
-  absl::flat_hash_map<BlockKey, int32_t> cached_;
+  // Cached blocks by the first 8 bytes of their key: the key is a uniform
+  // SHA-256, and lookups compare the full key stored in the block, so a
+  // prefix collision can only cost a cache miss, never a wrong hit. Small
+  // entries keep this map cache-resident.
+  absl::flat_hash_map<uint64_t, int32_t> cached_;
+  bool record_events_;
   std::vector<KvEvent> events_;
+  bool events_lost_ = false;
 };
 
 }  // namespace tern

@@ -18,7 +18,7 @@ absl::Status KvCacheManagerConfig::Validate() const {
 }
 
 KvCacheManager::KvCacheManager(const KvCacheManagerConfig& config)
-    : config_(config), pool_(config.num_blocks) {
+    : config_(config), pool_(config.num_blocks, config.record_kv_events) {
   CHECK_OK(config.Validate());
 }
 

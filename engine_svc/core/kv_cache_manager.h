@@ -17,6 +17,7 @@ struct KvCacheManagerConfig {
   int64_t num_blocks = 0;
   int64_t block_size = 16;
   bool enable_prefix_caching = true;
+  bool record_kv_events = false;  // Keep KV events for a consumer (TakeEvents).
 
   absl::Status Validate() const;
 };
@@ -74,7 +75,7 @@ class KvCacheManager {
   // Drops every cached key (when no request holds a block). False otherwise.
   bool ResetPrefixCache() { return pool_.ResetCache(); }
 
-  std::vector<KvEvent> TakeEvents() { return pool_.TakeEvents(); }
+  KvEventBatch TakeEvents() { return pool_.TakeEvents(); }
   const PrefixCacheStats& stats() const { return stats_; }
   const BlockPool& pool() const { return pool_; }
 

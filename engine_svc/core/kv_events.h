@@ -20,6 +20,13 @@ struct KvEvent {
   std::optional<BlockKey> parent;
 };
 
+// Events taken from a pool. `lost` means events were dropped since the last
+// take (the consumer fell behind the cap): rebuild from a snapshot.
+struct KvEventBatch {
+  std::vector<KvEvent> events;
+  bool lost = false;
+};
+
 }  // namespace tern
 
 #endif  // TERN_ENGINE_SVC_CORE_KV_EVENTS_H_

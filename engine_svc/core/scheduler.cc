@@ -71,8 +71,11 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
     request->seed = seed + static_cast<uint64_t>(i);
     request->return_prompt_logits = spec.return_prompt_logits && i == 0;
     request->return_last_prompt_logits = spec.return_last_prompt_logits && i == 0;
+    // Sized once for the longest the request can grow.
+    request->token_ids.reserve(total);
     request->token_ids = spec.prompt_token_ids;
     request->num_prompt_tokens = prompt_len;
+    request->block_ids.reserve(blocks);
     request->extra_keys.cache_salt = spec.cache_salt;
     request->use_prefix_cache = kv_.prefix_caching_enabled();
     if (spec.sampling.n > 1) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "engine_svc/core/logprobs.h"
 #include "engine_svc/core/request.h"
 
@@ -56,7 +57,7 @@ struct ModelRunnerOutput {
 struct EngineOutput {
   std::string request_id;
   int32_t sample_index = 0;
-  std::vector<int32_t> new_token_ids;
+  absl::InlinedVector<int32_t, 4> new_token_ids;
   std::vector<StepLogprobs> logprobs;  // Parallel to new_token_ids, if asked.
   std::vector<std::vector<float>> prompt_logits;  // In prompt order, if asked.
   bool finished = false;

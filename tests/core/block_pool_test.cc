@@ -53,7 +53,7 @@ TEST(BlockPoolTest, CachedBlocksCanBeTakenBackFromTheMiddleOfTheFreeList) {
 }
 
 TEST(BlockPoolTest, AllocationEvictsCachedKeysOfReusedBlocksOnly) {
-  BlockPool pool(2);
+  BlockPool pool(2, /*record_events=*/true);
   std::vector<int32_t> a;
   pool.Allocate(2, &a);
   ASSERT_TRUE(pool.Cache(0, Key(0)));
@@ -66,13 +66,29 @@ TEST(BlockPoolTest, AllocationEvictsCachedKeysOfReusedBlocksOnly) {
   EXPECT_EQ(b, std::vector<int32_t>{0});
   EXPECT_EQ(pool.Lookup(Key(0)), -1);
   EXPECT_EQ(pool.Lookup(Key(1)), 1);
-  const std::vector<KvEvent> events = pool.TakeEvents();
+  const std::vector<KvEvent> events = pool.TakeEvents().events;
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, KvEvent::Kind::kBlockStored);
   EXPECT_EQ(events[0].keys.size(), 2u);
   EXPECT_EQ(events[1].kind, KvEvent::Kind::kBlockRemoved);
   EXPECT_EQ(events[1].keys, std::vector<BlockKey>{Key(0)});
-  EXPECT_TRUE(pool.TakeEvents().empty());
+  EXPECT_TRUE(pool.TakeEvents().events.empty());
+}
+
+TEST(BlockPoolTest, EventsAreKeptOnlyForAConsumerAndOverflowIsReported) {
+  BlockPool quiet(2);
+  std::vector<int32_t> a;
+  quiet.Allocate(1, &a);
+  ASSERT_TRUE(quiet.Cache(a[0], Key(0)));
+  quiet.EmitStored({Key(0)}, nullptr);
+  EXPECT_TRUE(quiet.TakeEvents().events.empty());
+
+  BlockPool pool(1, /*record_events=*/true);
+  for (size_t i = 0; i <= BlockPool::kMaxPendingEvents; ++i) pool.EmitStored({Key(1)}, nullptr);
+  KvEventBatch batch = pool.TakeEvents();
+  EXPECT_TRUE(batch.lost);
+  EXPECT_EQ(batch.events.size(), 1u);  // Only what came after the drop.
+  EXPECT_FALSE(pool.TakeEvents().lost);
 }
 
 TEST(BlockPoolTest, ASecondBlockWithTheSameKeyStaysUncached) {
@@ -86,7 +102,7 @@ TEST(BlockPoolTest, ASecondBlockWithTheSameKeyStaysUncached) {
 }
 
 TEST(BlockPoolTest, ResetClearsKeysOnlyWhenNothingIsInUse) {
-  BlockPool pool(2);
+  BlockPool pool(2, /*record_events=*/true);
   std::vector<int32_t> a;
   pool.Allocate(1, &a);
   ASSERT_TRUE(pool.Cache(0, Key(0)));
@@ -94,7 +110,8 @@ TEST(BlockPoolTest, ResetClearsKeysOnlyWhenNothingIsInUse) {
   pool.Release(a);
   EXPECT_TRUE(pool.ResetCache());
   EXPECT_EQ(pool.Lookup(Key(0)), -1);
-  EXPECT_EQ(pool.TakeEvents().back().kind, KvEvent::Kind::kAllCleared);
+  EXPECT_EQ(pool.TakeEvents().events.back().kind, KvEvent::Kind::kAllCleared);
+  EXPECT_TRUE(pool.CachedKeys().empty());
 }
 
 TEST(BlockPoolDeathTest, DoubleFreeCrashesLoudly) {

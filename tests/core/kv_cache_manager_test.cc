@@ -32,7 +32,8 @@ void ComputeAll(KvCacheManager& kv, Request& r) {
 
 class KvCacheManagerTest : public ::testing::Test {
  protected:
-  KvCacheManager kv_{{.num_blocks = 11, .block_size = 4, .enable_prefix_caching = true}};
+  KvCacheManager kv_{{.num_blocks = 11, .block_size = 4, .enable_prefix_caching = true,
+                      .record_kv_events = true}};
 };
 
 TEST_F(KvCacheManagerTest, AllocatesWholeBlocksForTheTokensAsked) {
@@ -146,13 +147,13 @@ TEST_F(KvCacheManagerTest, WithoutPrefixCachingNothingIsCachedOrFound) {
   a.use_prefix_cache = kv.prefix_caching_enabled();
   ComputeAll(kv, a);
   EXPECT_EQ(kv.pool().num_cached(), 0);
-  EXPECT_TRUE(kv.TakeEvents().empty());
+  EXPECT_TRUE(kv.TakeEvents().events.empty());
 }
 
 TEST_F(KvCacheManagerTest, CachingEmitsOneStoredEventPerChainSegment) {
   Request a = MakeRequest(Range(0, 9));
   ComputeAll(kv_, a);
-  std::vector<KvEvent> events = kv_.TakeEvents();
+  std::vector<KvEvent> events = kv_.TakeEvents().events;
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].keys.size(), 2u);
   EXPECT_FALSE(events[0].parent.has_value());
@@ -161,7 +162,7 @@ TEST_F(KvCacheManagerTest, CachingEmitsOneStoredEventPerChainSegment) {
   ASSERT_TRUE(kv_.AllocateSlots(a, 3).has_value());
   a.num_computed_tokens = 12;
   kv_.CacheComputedBlocks(a);
-  events = kv_.TakeEvents();
+  events = kv_.TakeEvents().events;
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].keys, std::vector<BlockKey>{a.block_keys[2]});
   EXPECT_EQ(events[0].parent, a.block_keys[1]);
