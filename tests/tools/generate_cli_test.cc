@@ -125,6 +125,43 @@ TEST_P(GoldenTest, ARequestAfterAnIdenticalOneReusesItsWholePromptBlocks) {
   }
 }
 
+// A seeded request draws the same tokens alone, in a crowd with chunked
+// prefill, and in a pool small enough to preempt it.
+TEST_P(GoldenTest, SeededSamplingIsReproducibleAcrossBatchCompositions) {
+  const nlohmann::json cases = goldens()["cases"];
+  auto request = [&](const std::string& id, int case_index, int64_t seed) {
+    return nlohmann::json{{"id", id},
+                          {"prompt_token_ids", cases[case_index]["prompt"]},
+                          {"max_tokens", 20},
+                          {"temperature", 1.0},
+                          {"top_p", 0.95},
+                          {"ignore_eos", true},
+                          {"seed", seed}}
+        .dump() + "\n";
+  };
+  auto tokens_of = [](const CommandResult& run, const std::string& id) {
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    for (const nlohmann::json& line : ParseLines(run.out)) {
+      if (line["id"] == id) return line["token_ids"];
+    }
+    return nlohmann::json();
+  };
+  const std::string model = model_dir();
+  const nlohmann::json alone = tokens_of(Generate(model, request("x", 3, 7)), "x");
+  std::string crowd;
+  for (int i = 0; i < 5; ++i) crowd += request("other" + std::to_string(i), i, 100 + i);
+  crowd += request("x", 3, 7);
+  const nlohmann::json crowded =
+      tokens_of(Generate(model, crowd, {"--max-num-batched-tokens", "7"}), "x");
+  const nlohmann::json squeezed =
+      tokens_of(Generate(model, crowd, {"--num-kv-blocks", "14", "--max-num-batched-tokens", "9"}), "x");
+  const nlohmann::json other_seed = tokens_of(Generate(model, request("x", 3, 8)), "x");
+  ASSERT_EQ(alone.size(), 20u);
+  EXPECT_EQ(crowded, alone);
+  EXPECT_EQ(squeezed, alone);
+  EXPECT_NE(other_seed, alone);
+}
+
 INSTANTIATE_TEST_SUITE_P(FixtureModels, GoldenTest, ::testing::ValuesIn(testing::FixtureModels()));
 
 TEST(GenerateCliTest, BadLinesGetErrorLinesWhileGoodOnesRun) {
@@ -187,44 +224,6 @@ TEST(GenerateCliTest, PrefixCachingCanBeTurnedOff) {
   ASSERT_EQ(off.exit_code, 0) << off.err;
   EXPECT_EQ(ParseLines(on.out)[1]["num_cached_tokens"], 32);
   EXPECT_EQ(ParseLines(off.out)[1]["num_cached_tokens"], 0);
-}
-
-// A seeded request draws the same tokens alone, in a crowd with chunked
-// prefill, and in a pool small enough to preempt it.
-TEST(GenerateCliTest, SeededSamplingIsReproducibleAcrossBatchCompositions) {
-  const nlohmann::json cases =
-      testing::ReadJsonFile(TestDataPath("models/llama3/goldens.json"))["cases"];
-  auto request = [&](const std::string& id, int case_index, int64_t seed) {
-    return nlohmann::json{{"id", id},
-                          {"prompt_token_ids", cases[case_index]["prompt"]},
-                          {"max_tokens", 20},
-                          {"temperature", 1.0},
-                          {"top_p", 0.95},
-                          {"ignore_eos", true},
-                          {"seed", seed}}
-        .dump() + "\n";
-  };
-  auto tokens_of = [](const CommandResult& run, const std::string& id) {
-    EXPECT_EQ(run.exit_code, 0) << run.err;
-    for (const nlohmann::json& line : ParseLines(run.out)) {
-      if (line["id"] == id) return line["token_ids"];
-    }
-    return nlohmann::json();
-  };
-  const std::string model = TestDataPath("models/llama3");
-  const nlohmann::json alone = tokens_of(Generate(model, request("x", 3, 7)), "x");
-  std::string crowd;
-  for (int i = 0; i < 5; ++i) crowd += request("other" + std::to_string(i), i, 100 + i);
-  crowd += request("x", 3, 7);
-  const nlohmann::json crowded =
-      tokens_of(Generate(model, crowd, {"--max-num-batched-tokens", "7"}), "x");
-  const nlohmann::json squeezed =
-      tokens_of(Generate(model, crowd, {"--num-kv-blocks", "14", "--max-num-batched-tokens", "9"}), "x");
-  const nlohmann::json other_seed = tokens_of(Generate(model, request("x", 3, 8)), "x");
-  ASSERT_EQ(alone.size(), 20u);
-  EXPECT_EQ(crowded, alone);
-  EXPECT_EQ(squeezed, alone);
-  EXPECT_NE(other_seed, alone);
 }
 
 TEST(GenerateCliTest, SeveralSamplesComeBackTogether) {
