@@ -46,6 +46,7 @@ struct BatchTensors {
   Tensor seq_lens;        // [num_seqs]
   Tensor block_tables;    // [num_seqs, max_blocks_per_seq]
   Tensor logits_indices;  // [num_logits]
+  Tensor token_to_seq;    // [num_tokens] sequence of each token row
   int32_t num_tokens = 0;
   int32_t num_seqs = 0;
   int32_t num_logits = 0;

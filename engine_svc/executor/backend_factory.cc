@@ -4,10 +4,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine_svc/executor/cpu_backend.h"
+#ifdef TERN_WITH_CUDA
+#include "engine_svc/executor/cuda/cuda_backend.h"
+#endif
 
 namespace tern {
 
-std::vector<std::string> AvailableBackends() { return {"cpu"}; }
+std::vector<std::string> AvailableBackends() {
+#ifdef TERN_WITH_CUDA
+  return {"cpu", "cuda"};
+#else
+  return {"cpu"};
+#endif
+}
 
 absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& options) {
   if (options.name == "cpu") {
@@ -15,6 +24,15 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
     config.num_threads = options.num_threads;
     return std::make_unique<CpuBackend>(config);
   }
+#ifdef TERN_WITH_CUDA
+  if (options.name == "cuda") {
+    CudaBackendConfig config;
+    config.device = options.device;
+    absl::StatusOr<std::unique_ptr<CudaBackend>> backend = CudaBackend::Create(config);
+    if (!backend.ok()) return backend.status();
+    return std::unique_ptr<Backend>(std::move(*backend));
+  }
+#endif
   return absl::InvalidArgumentError(absl::StrCat("unknown backend '", options.name,
                                                  "'; this build supports: ",
                                                  absl::StrJoin(AvailableBackends(), ", ")));

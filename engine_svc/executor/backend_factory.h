@@ -14,6 +14,7 @@ namespace tern {
 struct BackendOptions {
   std::string name = "cpu";
   int num_threads = 0;  // CPU backend: 0 uses every available core.
+  int device = 0;       // CUDA backend: which GPU.
 };
 
 // The backend names this build supports.

@@ -9,11 +9,6 @@
 namespace tern {
 
 void CpuPagedAttention(const CpuAttentionArgs& a, ThreadPool& pool) {
-  // Sequence of each token row.
-  std::vector<int32_t> seq_of_token(a.num_tokens);
-  for (int64_t s = 0; s < a.num_seqs; ++s) {
-    for (int32_t t = a.query_start[s]; t < a.query_start[s + 1]; ++t) seq_of_token[t] = s;
-  }
   const int64_t group = a.num_heads / a.num_kv_heads;
   const int64_t kv_row = a.num_kv_heads * a.head_dim;  // floats per cache slot
 
@@ -23,7 +18,7 @@ void CpuPagedAttention(const CpuAttentionArgs& a, ThreadPool& pool) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / a.num_kv_heads;
       const int64_t kv_head = item % a.num_kv_heads;
-      const int32_t* table = a.block_tables + seq_of_token[t] * a.max_blocks_per_seq;
+      const int32_t* table = a.block_tables + a.token_to_seq[t] * a.max_blocks_per_seq;
       const int64_t position = a.positions[t];
       const int64_t first =
           a.sliding_window > 0 ? std::max<int64_t>(0, position - a.sliding_window + 1) : 0;

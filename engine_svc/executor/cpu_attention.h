@@ -23,7 +23,7 @@ struct CpuAttentionArgs {
   int64_t head_dim = 0;
   // Batch layout, as in ForwardBatch.
   const int32_t* positions = nullptr;     // [num_tokens]
-  const int32_t* query_start = nullptr;   // [num_seqs + 1]
+  const int32_t* token_to_seq = nullptr;  // [num_tokens]
   const int32_t* block_tables = nullptr;  // [num_seqs, max_blocks_per_seq]
   int64_t max_blocks_per_seq = 0;
   int64_t num_seqs = 0;

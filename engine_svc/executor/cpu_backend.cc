@@ -92,6 +92,11 @@ absl::StatusOr<BatchTensors> CpuBackend::UploadBatch(const ForwardBatch& batch) 
   out.block_tables = Tensor(const_cast<int32_t*>(batch.block_tables.data()), DType::kInt32,
                             {batch.num_seqs(), batch.max_blocks_per_seq});
   out.logits_indices = view(batch.logits_indices);
+  token_to_seq_.resize(batch.token_ids.size());
+  for (int32_t s = 0; s < batch.num_seqs(); ++s) {
+    std::fill(token_to_seq_.begin() + batch.query_start[s], token_to_seq_.begin() + batch.query_start[s + 1], s);
+  }
+  out.token_to_seq = view(token_to_seq_);
   out.num_tokens = batch.num_tokens();
   out.num_seqs = batch.num_seqs();
   out.num_logits = static_cast<int32_t>(batch.logits_indices.size());
@@ -229,7 +234,7 @@ void CpuBackend::PagedAttention(const Tensor& qkv, const AttentionShape& shape,
   args.num_kv_heads = shape.num_kv_heads;
   args.head_dim = shape.head_dim;
   args.positions = batch.positions.data_as<int32_t>();
-  args.query_start = batch.query_start.data_as<int32_t>();
+  args.token_to_seq = batch.token_to_seq.data_as<int32_t>();
   args.block_tables = batch.block_tables.data_as<int32_t>();
   args.max_blocks_per_seq = batch.block_tables.dim(1);
   args.num_seqs = batch.num_seqs;

@@ -54,6 +54,7 @@ class CpuBackend : public Backend {
 
  private:
   ThreadPool pool_;
+  std::vector<int32_t> token_to_seq_;  // Backs the last UploadBatch's view.
 };
 
 }  // namespace tern

@@ -1,0 +1,90 @@
+// The GPU backend: bf16 activations and KV cache, bf16 weight matrices,
+// float32 norm weights and logits. GEMMs go through cuBLASLt; every other op
+// is a kernel from kernels/. All work is enqueued on one stream; CopyToHost
+// waits for it.
+#ifndef TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_
+#define TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_
+
+#include <cuda_runtime.h>
+
+#include <memory>
+
+#include "engine_svc/executor/backend.h"
+#include "engine_svc/executor/cuda/cublaslt_gemm.h"
+
+namespace tern {
+
+struct CudaBackendConfig {
+  int device = 0;
+  int64_t gemm_workspace_bytes = int64_t{32} << 20;
+};
+
+// Thread safety: one thread at a time (like every Backend).
+class CudaBackend : public Backend {
+ public:
+  // Fails with a clear message when no usable GPU is present.
+  static absl::StatusOr<std::unique_ptr<CudaBackend>> Create(const CudaBackendConfig& config);
+  ~CudaBackend() override;
+
+  std::string name() const override { return "cuda"; }
+  Device device() const override { return Device::kCuda; }
+  DType activation_dtype() const override { return DType::kBFloat16; }
+  cudaStream_t stream() const { return stream_; }
+  // (free, total) bytes of device memory.
+  absl::StatusOr<std::pair<int64_t, int64_t>> MemoryInfo() const;
+  // Waits for all enqueued work; surfaces asynchronous kernel faults.
+  absl::Status Synchronize();
+
+  absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) override;
+  // Matrices become bf16; vectors (norm scales, biases, inv_freq) float32.
+  absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) override;
+  // Packs the batch's arrays into pinned memory and copies them in one go to
+  // device buffers that stay at fixed addresses while they are big enough.
+  absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
+  absl::Status CopyToHost(const Tensor& src, float* dst) override;
+  void Zero(Tensor t) override;
+
+  void Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) override;
+  void RmsNorm(const Tensor& x, const Tensor& weight, float eps, Tensor out) override;
+  void AddRmsNorm(const Tensor& x, float x_scale, const Tensor& weight, float eps, Tensor residual,
+                  Tensor out) override;
+  void Linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor out) override;
+  void QkNorm(Tensor qkv, const AttentionShape& shape, const Tensor& q_weight,
+              const Tensor& k_weight, float eps) override;
+  void RopeAndWriteKv(Tensor qkv, const AttentionShape& shape, const Tensor& positions,
+                      const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
+                      Tensor k_cache, Tensor v_cache) override;
+  void PagedAttention(const Tensor& qkv, const AttentionShape& shape, const BatchTensors& batch,
+                      const Tensor& k_cache, const Tensor& v_cache, float scale,
+                      int64_t sliding_window, Tensor out) override;
+  void SiluAndMul(const Tensor& x, Tensor out) override;
+  void MoeRoute(const Tensor& router_logits, int64_t top_k, bool renormalize, Tensor topk_ids,
+                Tensor topk_weights) override;
+  void MoeExperts(const Tensor& x, const Tensor& topk_ids, const Tensor& topk_weights,
+                  const Tensor& w13, const Tensor& w2, Tensor out) override;
+  void GatherRows(const Tensor& x, const Tensor& indices, Tensor out) override;
+  void Scale(Tensor x, float scale) override;
+
+ private:
+  CudaBackend() = default;
+  // Records the first error of an op; ops have no return value, so the error
+  // is reported by the next CopyToHost or Synchronize.
+  void Check(cudaError_t error, const char* op);
+  absl::Status EnsureBatchCapacity(int64_t bytes);
+  absl::Status EnsureMoeWorkspace(int64_t bytes);
+
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t batch_copied_ = nullptr;
+  std::unique_ptr<CublasLtGemm> gemm_;
+  void* pinned_ = nullptr;        // Host staging for batch arrays.
+  void* batch_device_ = nullptr;  // Device copy of them.
+  int64_t batch_capacity_ = 0;
+  void* moe_workspace_ = nullptr;
+  int64_t moe_workspace_bytes_ = 0;
+  absl::Status first_error_;
+};
+
+}  // namespace tern
+
+#endif  // TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_

@@ -1,0 +1,252 @@
+#include "kernels/cuda_check.h"
+#include "kernels/device_utils.cuh"
+#include "kernels/elementwise.h"
+
+namespace tern::kernels {
+namespace {
+
+constexpr int kRowThreads = 256;
+
+// One block per row. Two passes over the row: the first (optionally adding
+// the scaled input to the residual and storing the sum) accumulates the sum of
+// squares; the second writes the normalized row.
+__global__ void RmsNormKernel(const bf16* __restrict__ x, int64_t x_stride, float x_scale,
+                              bf16* __restrict__ residual, int64_t residual_stride,
+                              const float* __restrict__ weight, float eps, int64_t n,
+                              bf16* __restrict__ out, int64_t out_stride) {
+  __shared__ float scratch[32];
+  const int64_t row = blockIdx.x;
+  const bf16* xr = x + row * x_stride;
+  bf16* rr = residual != nullptr ? residual + row * residual_stride : nullptr;
+  float sum_squares = 0.0f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    float v = ToFloat(xr[i]);
+    if (rr != nullptr) {
+      const bf16 sum = __float2bfloat16_rn(ToFloat(rr[i]) + v * x_scale);
+      rr[i] = sum;
+      v = ToFloat(sum);
+    }
+    sum_squares += v * v;
+  }
+  const float total = BlockSum(sum_squares, scratch);
+  const float inv_rms = rsqrtf(total / static_cast<float>(n) + eps);
+  const bf16* src = rr != nullptr ? rr : xr;
+  bf16* o = out + row * out_stride;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+    o[i] = __float2bfloat16_rn(weight[i] * (ToFloat(src[i]) * inv_rms));
+  }
+}
+
+// One warp per (token, head): the head's D values are spread over the lanes.
+__global__ void QkNormKernel(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_heads,
+                             int num_kv_heads, int head_dim, const float* __restrict__ q_weight,
+                             const float* __restrict__ k_weight, float eps) {
+  const int heads = num_heads + num_kv_heads;
+  const int64_t item = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  if (item >= num_tokens * heads) return;
+  const int lane = threadIdx.x & 31;
+  const int64_t t = item / heads;
+  const int h = static_cast<int>(item % heads);
+  bf16* v = qkv + t * qkv_stride + static_cast<int64_t>(h) * head_dim;
+  const float* w = h < num_heads ? q_weight : k_weight;
+  float sum_squares = 0.0f;
+  for (int i = lane; i < head_dim; i += 32) {
+    const float f = ToFloat(v[i]);
+    sum_squares += f * f;
+  }
+  const float inv_rms = rsqrtf(WarpSum(sum_squares) / static_cast<float>(head_dim) + eps);
+  for (int i = lane; i < head_dim; i += 32) v[i] = __float2bfloat16_rn(w[i] * (ToFloat(v[i]) * inv_rms));
+}
+
+// One block per token; threads cover (head, pair i).
+__global__ void RopeAndWriteKvKernel(bf16* qkv, int64_t qkv_stride, int num_heads, int num_kv_heads,
+                                     int head_dim, const int32_t* __restrict__ positions,
+                                     const float* __restrict__ inv_freq, float rope_scale,
+                                     const int32_t* __restrict__ slot_mapping,
+                                     bf16* __restrict__ k_cache, bf16* __restrict__ v_cache) {
+  const int64_t t = blockIdx.x;
+  const int half = head_dim / 2;
+  const float position = static_cast<float>(positions[t]);
+  bf16* row = qkv + t * qkv_stride;
+  const int rotated_heads = num_heads + num_kv_heads;
+  for (int item = threadIdx.x; item < rotated_heads * half; item += blockDim.x) {
+    const int h = item / half, i = item % half;
+    float s, c;
+    sincosf(position * inv_freq[i], &s, &c);
+    c *= rope_scale;
+    s *= rope_scale;
+    bf16* head = row + static_cast<int64_t>(h) * head_dim;
+    const float x1 = ToFloat(head[i]), x2 = ToFloat(head[i + half]);
+    head[i] = __float2bfloat16_rn(x1 * c - x2 * s);
+    head[i + half] = __float2bfloat16_rn(x2 * c + x1 * s);
+  }
+  const int32_t slot = slot_mapping[t];
+  if (slot < 0) return;
+  __syncthreads();
+  const int kv_width = num_kv_heads * head_dim;
+  const bf16* k = row + static_cast<int64_t>(num_heads) * head_dim;
+  const bf16* v = k + kv_width;
+  bf16* k_dst = k_cache + static_cast<int64_t>(slot) * kv_width;
+  bf16* v_dst = v_cache + static_cast<int64_t>(slot) * kv_width;
+  for (int i = threadIdx.x; i < kv_width; i += blockDim.x) {
+    k_dst[i] = k[i];
+    v_dst[i] = v[i];
+  }
+}
+
+__global__ void SiluAndMulKernel(const bf16* __restrict__ x, int64_t x_stride, int64_t n,
+                                 bf16* __restrict__ out, int64_t out_stride) {
+  const int64_t row = blockIdx.y;
+  const bf16* xr = x + row * x_stride;
+  bf16* o = out + row * out_stride;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float gate = ToFloat(xr[i]);
+    o[i] = __float2bfloat16_rn(gate / (1.0f + __expf(-gate)) * ToFloat(xr[n + i]));
+  }
+}
+
+__global__ void EmbeddingKernel(const bf16* __restrict__ table, const int32_t* __restrict__ ids,
+                                int64_t n, float scale, bf16* __restrict__ out, int64_t out_stride) {
+  const int64_t t = blockIdx.x;
+  const bf16* src = table + static_cast<int64_t>(ids[t]) * n;
+  bf16* dst = out + t * out_stride;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = __float2bfloat16_rn(ToFloat(src[i]) * scale);
+}
+
+__global__ void GatherRowsKernel(const char* __restrict__ x, int64_t x_stride,
+                                 const int32_t* __restrict__ indices, int64_t row_bytes,
+                                 char* __restrict__ out, int64_t out_stride) {
+  const int64_t i = blockIdx.x;
+  const char* src = x + static_cast<int64_t>(indices[i]) * x_stride;
+  char* dst = out + i * out_stride;
+  for (int64_t b = threadIdx.x; b < row_bytes; b += blockDim.x) dst[b] = src[b];
+}
+
+__global__ void ScaleRowsKernel(float* x, int64_t stride, int64_t n, float scale) {
+  float* row = x + static_cast<int64_t>(blockIdx.y) * stride;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    row[i] *= scale;
+  }
+}
+
+__global__ void AddBiasKernel(bf16* x, int64_t stride, int64_t n, const float* __restrict__ bias) {
+  bf16* row = x + static_cast<int64_t>(blockIdx.y) * stride;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    row[i] = __float2bfloat16_rn(ToFloat(row[i]) + bias[i]);
+  }
+}
+
+__global__ void FloatToBf16Kernel(const float* __restrict__ in, int64_t count, bf16* __restrict__ out) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    out[i] = __float2bfloat16_rn(in[i]);
+  }
+}
+
+__global__ void Bf16ToFloatKernel(const bf16* __restrict__ in, int64_t n, int64_t in_stride,
+                                  float* __restrict__ out) {
+  const int64_t row = blockIdx.y;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    out[row * n + i] = ToFloat(in[row * in_stride + i]);
+  }
+}
+
+// Blocks along a row for element-wise kernels: enough to cover n, at most 64.
+unsigned ColumnBlocks(int64_t n) {
+  const int64_t blocks = (n + kRowThreads - 1) / kRowThreads;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 64 ? 64 : blocks));
+}
+
+}  // namespace
+
+cudaError_t RmsNorm(const bf16* x, int64_t x_stride, float x_scale, bf16* residual,
+                    int64_t residual_stride, const float* weight, float eps, int64_t rows, int64_t n,
+                    bf16* out, int64_t out_stride, cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  RmsNormKernel<<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(
+      x, x_stride, x_scale, residual, residual_stride, weight, eps, n, out, out_stride);
+  return LaunchStatus();
+}
+
+cudaError_t QkNorm(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_heads,
+                   int num_kv_heads, int head_dim, const float* q_weight, const float* k_weight,
+                   float eps, cudaStream_t stream) {
+  const int64_t warps = num_tokens * (num_heads + num_kv_heads);
+  if (warps == 0) return cudaSuccess;
+  const int64_t blocks = (warps * 32 + kRowThreads - 1) / kRowThreads;
+  QkNormKernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, stream>>>(
+      qkv, qkv_stride, num_tokens, num_heads, num_kv_heads, head_dim, q_weight, k_weight, eps);
+  return LaunchStatus();
+}
+
+cudaError_t RopeAndWriteKv(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_heads,
+                           int num_kv_heads, int head_dim, const int32_t* positions,
+                           const float* inv_freq, float rope_scale, const int32_t* slot_mapping,
+                           bf16* k_cache, bf16* v_cache, cudaStream_t stream) {
+  if (num_tokens == 0) return cudaSuccess;
+  RopeAndWriteKvKernel<<<static_cast<unsigned>(num_tokens), kRowThreads, 0, stream>>>(
+      qkv, qkv_stride, num_heads, num_kv_heads, head_dim, positions, inv_freq, rope_scale,
+      slot_mapping, k_cache, v_cache);
+  return LaunchStatus();
+}
+
+cudaError_t SiluAndMul(const bf16* x, int64_t x_stride, int64_t rows, int64_t n, bf16* out,
+                       int64_t out_stride, cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  SiluAndMulKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
+      x, x_stride, n, out, out_stride);
+  return LaunchStatus();
+}
+
+cudaError_t Embedding(const bf16* table, const int32_t* ids, int64_t num_tokens, int64_t n,
+                      float scale, bf16* out, int64_t out_stride, cudaStream_t stream) {
+  if (num_tokens == 0) return cudaSuccess;
+  EmbeddingKernel<<<static_cast<unsigned>(num_tokens), kRowThreads, 0, stream>>>(table, ids, n, scale,
+                                                                                   out, out_stride);
+  return LaunchStatus();
+}
+
+cudaError_t GatherRows(const void* x, int64_t x_stride_bytes, const int32_t* indices, int64_t count,
+                       int64_t row_bytes, void* out, int64_t out_stride_bytes, cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  GatherRowsKernel<<<static_cast<unsigned>(count), kRowThreads, 0, stream>>>(
+      static_cast<const char*>(x), x_stride_bytes, indices, row_bytes, static_cast<char*>(out),
+      out_stride_bytes);
+  return LaunchStatus();
+}
+
+cudaError_t ScaleRows(float* x, int64_t stride, int64_t rows, int64_t n, float scale,
+                      cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  ScaleRowsKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
+      x, stride, n, scale);
+  return LaunchStatus();
+}
+
+cudaError_t AddBias(bf16* x, int64_t stride, int64_t rows, int64_t n, const float* bias,
+                    cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  AddBiasKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
+      x, stride, n, bias);
+  return LaunchStatus();
+}
+
+cudaError_t FloatToBf16(const float* in, int64_t count, bf16* out, cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  FloatToBf16Kernel<<<1024, kRowThreads, 0, stream>>>(in, count, out);
+  return LaunchStatus();
+}
+
+cudaError_t Bf16ToFloat(const bf16* in, int64_t rows, int64_t n, int64_t in_stride, float* out,
+                        cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  Bf16ToFloatKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
+      in, n, in_stride, out);
+  return LaunchStatus();
+}
+
+}  // namespace tern::kernels

@@ -1,0 +1,241 @@
+// Every CudaBackend op against CpuBackend on random inputs, the inputs rounded
+// to bf16 first so both compute on identical values. Needs a GPU (label gpu).
+#include "engine_svc/executor/cuda/cuda_backend.h"
+
+#include <cmath>
+#include <random>
+
+#include "engine_svc/executor/cpu_backend.h"
+#include "gtest/gtest.h"
+
+namespace tern {
+namespace {
+
+// ||a - b|| / ||b||, and whether every element is finite.
+double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i])) return INFINITY;
+    diff += (a[i] - b[i]) * double(a[i] - b[i]);
+    norm += b[i] * double(b[i]);
+  }
+  return std::sqrt(diff / std::max(norm, 1e-30));
+}
+
+class CudaBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<CudaBackend>> gpu = CudaBackend::Create({});
+    ASSERT_TRUE(gpu.ok()) << gpu.status();
+    gpu_ = *std::move(gpu);
+  }
+
+  // Random values already rounded to bf16.
+  std::vector<float> Random(int64_t n, float scale = 1.0f) {
+    std::normal_distribution<float> dist(0.0f, scale);
+    std::vector<float> v(n);
+    for (float& x : v) x = BFloat16ToFloat(FloatToBFloat16(dist(rng_)));
+    return v;
+  }
+  // A device tensor (bf16 or float32) holding `values`.
+  Tensor Device(const std::vector<float>& values, std::vector<int64_t> shape, DType dtype = DType::kBFloat16) {
+    OwnedTensor t = *gpu_->Allocate(dtype, shape);
+    if (dtype == DType::kBFloat16) {
+      std::vector<uint16_t> bits(values.size());
+      for (size_t i = 0; i < values.size(); ++i) bits[i] = FloatToBFloat16(values[i]);
+      EXPECT_EQ(cudaMemcpy(t.tensor().data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice), cudaSuccess);
+    } else {
+      EXPECT_EQ(cudaMemcpy(t.tensor().data(), values.data(), values.size() * 4, cudaMemcpyHostToDevice), cudaSuccess);
+    }
+    owned_.push_back(std::move(t));
+    return owned_.back().tensor();
+  }
+  Tensor DeviceInts(const std::vector<int32_t>& values) {
+    OwnedTensor t = *gpu_->Allocate(DType::kInt32, {static_cast<int64_t>(values.size())});
+    EXPECT_EQ(cudaMemcpy(t.tensor().data(), values.data(), values.size() * 4, cudaMemcpyHostToDevice), cudaSuccess);
+    owned_.push_back(std::move(t));
+    return owned_.back().tensor();
+  }
+  // Device tensor poisoned with NaN-ish bytes, so unwritten outputs show.
+  Tensor Output(std::vector<int64_t> shape, DType dtype = DType::kBFloat16) {
+    OwnedTensor t = *gpu_->Allocate(dtype, shape);
+    EXPECT_EQ(cudaMemset(t.tensor().data(), 0xff, t.tensor().numel() * t.tensor().element_size()), cudaSuccess);
+    owned_.push_back(std::move(t));
+    return owned_.back().tensor();
+  }
+  std::vector<float> Host(const Tensor& t) {
+    std::vector<float> out(t.numel());
+    const absl::Status status = gpu_->CopyToHost(t, out.data());
+    EXPECT_TRUE(status.ok()) << status;
+    return out;
+  }
+  static Tensor Cpu(std::vector<float>& v, std::initializer_list<int64_t> shape) {
+    return Tensor(v.data(), DType::kFloat32, shape);
+  }
+
+  std::unique_ptr<CudaBackend> gpu_;
+  CpuBackend cpu_{CpuBackendConfig{}};
+  std::vector<OwnedTensor> owned_;
+  std::mt19937 rng_{2024};
+};
+
+TEST_F(CudaBackendTest, LinearMatchesTheCpuGemm) {
+  for (auto [m, n, k] : {std::tuple{1, 4096, 4096}, {7, 3000, 1024}, {256, 1024, 512}, {33, 128256, 64}}) {
+    std::vector<float> x = Random(m * k), w = Random(int64_t(n) * k, 0.05f), ref(int64_t(m) * n);
+    std::vector<uint16_t> w_bits(w.size());
+    for (size_t i = 0; i < w.size(); ++i) w_bits[i] = FloatToBFloat16(w[i]);
+    cpu_.Linear(Cpu(x, {m, k}), Tensor(w_bits.data(), DType::kBFloat16, {n, k}), Tensor(), Cpu(ref, {m, n}));
+    for (DType out_type : {DType::kBFloat16, DType::kFloat32}) {
+      Tensor out = Output({m, n}, out_type);
+      gpu_->Linear(Device(x, {m, k}), Device(w, {n, k}), Tensor(), out);
+      EXPECT_LT(RelativeError(Host(out), ref), out_type == DType::kFloat32 ? 1e-4 : 5e-3)
+          << m << "x" << n << "x" << k;
+    }
+  }
+}
+
+TEST_F(CudaBackendTest, NormsMatchTheCpu) {
+  const int64_t rows = 19, n = 4096;
+  std::vector<float> x = Random(rows * n), residual = Random(rows * n), weight = Random(n);
+  std::vector<float> ref_out(rows * n), ref_residual = residual;
+  cpu_.AddRmsNorm(Cpu(x, {rows, n}), 0.5f, Cpu(weight, {n}), 1e-5f, Cpu(ref_residual, {rows, n}),
+                  Cpu(ref_out, {rows, n}));
+  Tensor gpu_residual = Device(residual, {rows, n});
+  Tensor out = Output({rows, n});
+  gpu_->AddRmsNorm(Device(x, {rows, n}), 0.5f, Device(weight, {n}, DType::kFloat32), 1e-5f, gpu_residual, out);
+  EXPECT_LT(RelativeError(Host(gpu_residual), ref_residual), 5e-3);
+  EXPECT_LT(RelativeError(Host(out), ref_out), 1e-2);
+}
+
+TEST_F(CudaBackendTest, RopeQkNormAndKvWriteMatchTheCpu) {
+  for (int64_t head_dim : {64, 128}) {
+    const AttentionShape shape{8, 2, head_dim};
+    const int64_t tokens = 9, width = shape.qkv_width(), blocks = 4, block_size = 16;
+    std::vector<float> qkv = Random(tokens * width), qw = Random(head_dim), kw = Random(head_dim);
+    std::vector<int32_t> positions = {0, 1, 5, 17, 100, 1000, 4095, 7, 3};
+    std::vector<int32_t> slots = {3, 17, 40, -1, 0, 63, 20, 21, 22};
+    std::vector<float> inv_freq(head_dim / 2);
+    for (int64_t i = 0; i < head_dim / 2; ++i) inv_freq[i] = static_cast<float>(std::pow(500000.0, -2.0 * i / head_dim));
+    std::vector<float> ref = qkv, k_ref(blocks * block_size * 2 * head_dim, 0), v_ref = k_ref;
+    cpu_.QkNorm(Cpu(ref, {tokens, width}), shape, Cpu(qw, {head_dim}), Cpu(kw, {head_dim}), 1e-6f);
+    cpu_.RopeAndWriteKv(Cpu(ref, {tokens, width}), shape, Tensor(positions.data(), DType::kInt32, {tokens}),
+                        Cpu(inv_freq, {head_dim / 2}), 1.0f, Tensor(slots.data(), DType::kInt32, {tokens}),
+                        Cpu(k_ref, {blocks, block_size, 2, head_dim}), Cpu(v_ref, {blocks, block_size, 2, head_dim}));
+    Tensor g = Device(qkv, {tokens, width});
+    Tensor k = Device(std::vector<float>(k_ref.size(), 0), {blocks, block_size, 2, head_dim});
+    Tensor v = Device(std::vector<float>(v_ref.size(), 0), {blocks, block_size, 2, head_dim});
+    gpu_->QkNorm(g, shape, Device(qw, {head_dim}, DType::kFloat32), Device(kw, {head_dim}, DType::kFloat32), 1e-6f);
+    gpu_->RopeAndWriteKv(g, shape, DeviceInts(positions), Device(inv_freq, {head_dim / 2}, DType::kFloat32), 1.0f,
+                         DeviceInts(slots), k, v);
+    EXPECT_LT(RelativeError(Host(g), ref), 1e-2) << head_dim;
+    EXPECT_LT(RelativeError(Host(k), k_ref), 1e-2) << head_dim;
+    EXPECT_LT(RelativeError(Host(v), v_ref), 1e-2) << head_dim;
+  }
+}
+
+// A mixed batch (prefill chunks after a cached prefix, decode tokens, a fresh
+// prompt) over block tables with holes, for head sizes, GQA ratios, context
+// lengths up to 8k and sliding windows.
+TEST_F(CudaBackendTest, PagedAttentionMatchesTheCpuOverAGridOfShapes) {
+  const int64_t block_size = 16;
+  for (int64_t head_dim : {64, 128}) {
+    for (int64_t group : {1, 4, 8}) {
+      for (int64_t window : {0, 300}) {
+        const int64_t kv_heads = 2, heads = kv_heads * group;
+        const AttentionShape shape{heads, kv_heads, head_dim};
+        // (cached tokens, new tokens) per sequence.
+        const std::vector<std::pair<int32_t, int32_t>> seqs = {
+            {0, 1}, {16, 1}, {1000, 1}, {7999, 1}, {100, 37}, {0, 130}, {4000, 64}};
+        int64_t total_blocks = 0;
+        for (auto [cached, fresh] : seqs) total_blocks += (cached + fresh + block_size - 1) / block_size;
+        const int64_t num_blocks = 2 * total_blocks + 3;  // Every other block is a hole.
+        std::vector<int32_t> free_ids;
+        for (int32_t b = num_blocks - 1; b >= 0; b -= 2) free_ids.push_back(b);
+        std::shuffle(free_ids.begin(), free_ids.end(), rng_);
+        ForwardBatch batch;
+        for (auto [cached, fresh] : seqs) {
+          std::vector<int32_t> blocks;
+          for (int64_t b = 0; b < (cached + fresh + block_size - 1) / block_size; ++b) {
+            blocks.push_back(free_ids.back());
+            free_ids.pop_back();
+          }
+          batch.AddSequence(std::vector<int32_t>(fresh, 1), cached + fresh, blocks, block_size);
+        }
+        const int64_t tokens = batch.num_tokens();
+        const int64_t slot_count = num_blocks * block_size * kv_heads * head_dim;
+        std::vector<float> k_cache = Random(slot_count), v_cache = Random(slot_count);
+        std::vector<float> qkv = Random(tokens * shape.qkv_width()), ref(tokens * heads * head_dim);
+        const float scale = 1.0f / std::sqrt(float(head_dim));
+        BatchTensors cpu_batch = *cpu_.UploadBatch(batch);
+        cpu_.PagedAttention(Cpu(qkv, {tokens, shape.qkv_width()}), shape, cpu_batch,
+                            Cpu(k_cache, {num_blocks, block_size, kv_heads, head_dim}),
+                            Cpu(v_cache, {num_blocks, block_size, kv_heads, head_dim}), scale, window,
+                            Cpu(ref, {tokens, heads * head_dim}));
+        BatchTensors gpu_batch = *gpu_->UploadBatch(batch);
+        Tensor out = Output({tokens, heads * head_dim});
+        gpu_->PagedAttention(Device(qkv, {tokens, shape.qkv_width()}), shape, gpu_batch,
+                             Device(k_cache, {num_blocks, block_size, kv_heads, head_dim}),
+                             Device(v_cache, {num_blocks, block_size, kv_heads, head_dim}), scale, window, out);
+        EXPECT_LT(RelativeError(Host(out), ref), 1e-2)
+            << "head_dim=" << head_dim << " group=" << group << " window=" << window;
+        owned_.clear();
+      }
+    }
+  }
+}
+
+TEST_F(CudaBackendTest, SiluEmbeddingGatherAndScaleMatchTheCpu) {
+  const int64_t rows = 11, n = 1000;
+  std::vector<float> x = Random(rows * 2 * n), ref(rows * n);
+  cpu_.SiluAndMul(Cpu(x, {rows, 2 * n}), Cpu(ref, {rows, n}));
+  Tensor out = Output({rows, n});
+  gpu_->SiluAndMul(Device(x, {rows, 2 * n}), out);
+  EXPECT_LT(RelativeError(Host(out), ref), 1e-2);
+
+  std::vector<float> table = Random(50 * 64);
+  std::vector<uint16_t> table_bits(table.size());
+  for (size_t i = 0; i < table.size(); ++i) table_bits[i] = FloatToBFloat16(table[i]);
+  std::vector<int32_t> ids = {3, 49, 0, 3};
+  std::vector<float> emb_ref(4 * 64);
+  cpu_.Embedding(Tensor(table_bits.data(), DType::kBFloat16, {50, 64}), Tensor(ids.data(), DType::kInt32, {4}),
+                 12.0f, Cpu(emb_ref, {4, 64}));
+  Tensor emb = Output({4, 64});
+  gpu_->Embedding(Device(table, {50, 64}), DeviceInts(ids), 12.0f, emb);
+  EXPECT_LT(RelativeError(Host(emb), emb_ref), 5e-3);
+
+  std::vector<float> logits = Random(6 * 300);
+  Tensor rows_out = Output({3, 300}, DType::kFloat32);
+  gpu_->GatherRows(Device(logits, {6, 300}, DType::kFloat32), DeviceInts({5, 0, 5}), rows_out);
+  gpu_->Scale(rows_out, 0.125f);
+  const std::vector<float> gathered = Host(rows_out);
+  for (int64_t i = 0; i < 300; ++i) {
+    EXPECT_EQ(gathered[i], logits[5 * 300 + i] * 0.125f);
+    EXPECT_EQ(gathered[300 + i], logits[i] * 0.125f);
+  }
+}
+
+TEST_F(CudaBackendTest, MixtureOfExpertsMatchesTheCpu) {
+  const int64_t tokens = 13, hidden = 256, inter = 96, experts = 8, top_k = 2;
+  std::vector<float> x = Random(tokens * hidden), router = Random(tokens * experts, 2.0f);
+  std::vector<float> w13 = Random(experts * 2 * inter * hidden, 0.05f), w2 = Random(experts * hidden * inter, 0.05f);
+  std::vector<int32_t> ids(tokens * top_k);
+  std::vector<float> weights(tokens * top_k), ref(tokens * hidden);
+  std::vector<uint16_t> w13_bits(w13.size()), w2_bits(w2.size());
+  for (size_t i = 0; i < w13.size(); ++i) w13_bits[i] = FloatToBFloat16(w13[i]);
+  for (size_t i = 0; i < w2.size(); ++i) w2_bits[i] = FloatToBFloat16(w2[i]);
+  cpu_.MoeRoute(Cpu(router, {tokens, experts}), top_k, true, Tensor(ids.data(), DType::kInt32, {tokens, top_k}),
+                Cpu(weights, {tokens, top_k}));
+  cpu_.MoeExperts(Cpu(x, {tokens, hidden}), Tensor(ids.data(), DType::kInt32, {tokens, top_k}),
+                  Cpu(weights, {tokens, top_k}), Tensor(w13_bits.data(), DType::kBFloat16, {experts, 2 * inter, hidden}),
+                  Tensor(w2_bits.data(), DType::kBFloat16, {experts, hidden, inter}), Cpu(ref, {tokens, hidden}));
+  Tensor gpu_ids = Output({tokens, top_k}, DType::kInt32), gpu_weights = Output({tokens, top_k}, DType::kFloat32);
+  gpu_->MoeRoute(Device(router, {tokens, experts}, DType::kFloat32), top_k, true, gpu_ids, gpu_weights);
+  Tensor out = Output({tokens, hidden});
+  gpu_->MoeExperts(Device(x, {tokens, hidden}), gpu_ids, gpu_weights, Device(w13, {experts, 2 * inter, hidden}),
+                   Device(w2, {experts, hidden, inter}), out);
+  EXPECT_LT(RelativeError(Host(gpu_weights), weights), 1e-5);
+  EXPECT_LT(RelativeError(Host(out), ref), 1e-2);
+}
+
+}  // namespace
+}  // namespace tern
