@@ -19,10 +19,15 @@
 namespace tern::testing {
 
 std::string TestDataPath(const std::string& relative) {
-  return std::string(TERN_TEST_DATA_DIR) + "/" + relative;
+  const char* dir = std::getenv("TERN_TEST_DATA_DIR");
+  return std::string(dir != nullptr ? dir : TERN_TEST_DATA_DIR) + "/" + relative;
 }
 
 std::string BinaryPath(const std::string& relative) {
+  // A bundle of binaries copied elsewhere (the GPU machine) keeps them flat.
+  if (const char* dir = std::getenv("TERN_TEST_BIN_DIR")) {
+    return std::string(dir) + "/" + relative.substr(relative.find_last_of('/') + 1);
+  }
   return std::string(TERN_BINARY_DIR) + "/" + relative;
 }
 

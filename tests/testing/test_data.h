@@ -10,9 +10,10 @@
 
 namespace tern::testing {
 
-// tests/data/<relative>.
+// tests/data/<relative>; $TERN_TEST_DATA_DIR replaces tests/data when set.
 std::string TestDataPath(const std::string& relative);
-// <build dir>/<relative>, e.g. "engine_svc/tern-generate".
+// <build dir>/<relative>, e.g. "engine_svc/tern-generate"; with
+// $TERN_TEST_BIN_DIR set, that directory + the file name.
 std::string BinaryPath(const std::string& relative);
 
 // Parses a JSON file; fails the test (and returns null) on error.
