@@ -1,3 +1,4 @@
+#include "common/counter_hash.h"
 #include "kernels/cuda_check.h"
 #include "kernels/device_utils.cuh"
 #include "kernels/elementwise.h"
@@ -155,6 +156,14 @@ __global__ void Bf16ToFloatKernel(const bf16* __restrict__ in, int64_t n, int64_
   }
 }
 
+template <typename T>
+__global__ void FillUniformKernel(T* x, int64_t count, uint64_t seed, float center, float half_width) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    Store(x + i, center + half_width * static_cast<float>(2.0 * CounterUniform(seed, i) - 1.0));
+  }
+}
+
 // Blocks along a row for element-wise kernels: enough to cover n, at most 64.
 unsigned ColumnBlocks(int64_t n) {
   const int64_t blocks = (n + kRowThreads - 1) / kRowThreads;
@@ -162,6 +171,20 @@ unsigned ColumnBlocks(int64_t n) {
 }
 
 }  // namespace
+
+cudaError_t FillUniformBf16(bf16* x, int64_t count, uint64_t seed, float center, float half_width,
+                            cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  FillUniformKernel<<<2048, kRowThreads, 0, stream>>>(x, count, seed, center, half_width);
+  return LaunchStatus();
+}
+
+cudaError_t FillUniformFloat(float* x, int64_t count, uint64_t seed, float center, float half_width,
+                             cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  FillUniformKernel<<<2048, kRowThreads, 0, stream>>>(x, count, seed, center, half_width);
+  return LaunchStatus();
+}
 
 cudaError_t RmsNorm(const bf16* x, int64_t x_stride, float x_scale, bf16* residual,
                     int64_t residual_stride, const float* weight, float eps, int64_t rows, int64_t n,

@@ -63,6 +63,13 @@ cudaError_t FloatToBf16(const float* in, int64_t count, __nv_bfloat16* out, cuda
 cudaError_t Bf16ToFloat(const __nv_bfloat16* in, int64_t rows, int64_t n, int64_t in_stride,
                         float* out, cudaStream_t stream);
 
+// x[i] = center + half_width * (2 CounterUniform(seed, i) - 1), rounded to
+// bf16 / float32: the same values as CpuBackend::FillUniform.
+cudaError_t FillUniformBf16(__nv_bfloat16* x, int64_t count, uint64_t seed, float center,
+                            float half_width, cudaStream_t stream);
+cudaError_t FillUniformFloat(float* x, int64_t count, uint64_t seed, float center, float half_width,
+                             cudaStream_t stream);
+
 }  // namespace tern::kernels
 
 #endif  // TERN_KERNELS_ELEMENTWISE_H_

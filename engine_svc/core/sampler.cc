@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "common/counter_hash.h"
 #include "common/logging.h"
 #include "engine_svc/core/logprobs.h"
 
@@ -12,13 +13,6 @@ namespace tern {
 namespace {
 
 constexpr float kMasked = -std::numeric_limits<float>::infinity();
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // Probability-descending, then token-ascending: a total order, so partial
 // and full sorts agree on which tokens come first.
@@ -33,8 +27,7 @@ struct ByProbability {
 }  // namespace
 
 double SamplingUniform(uint64_t seed, int64_t step) {
-  const uint64_t z = SplitMix64(SplitMix64(seed) ^ (static_cast<uint64_t>(step) * 0xd1b54a32d192ed03ull));
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
+  return CounterUniform(seed, static_cast<uint64_t>(step));
 }
 
 std::vector<std::pair<int32_t, double>> SamplingDistribution(const float* logits, int64_t vocab,

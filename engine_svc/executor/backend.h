@@ -20,11 +20,14 @@
 #define TERN_ENGINE_SVC_EXECUTOR_BACKEND_H_
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine_svc/executor/forward_batch.h"
+#include "engine_svc/executor/forward_graphs.h"
 #include "engine_svc/executor/tensor.h"
 #include "common/host_tensor.h"
 
@@ -68,6 +71,13 @@ class Backend {
   // Copies a weight into backend memory, in a dtype the backend's ops accept
   // for weights (which may differ from the source's).
   virtual absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) = 0;
+  // The dtype this backend stores a weight of `shape` in, given the
+  // checkpoint's dtype (what UploadWeight produces).
+  virtual DType WeightDType(const std::vector<int64_t>& shape, DType checkpoint_dtype) const = 0;
+  // t[i] = center + half_width * (2 u_i - 1), u_i = CounterUniform(seed, i)
+  // (common/counter_hash.h), rounded to t's dtype: the same values on every
+  // backend. For random weights of real shapes (the dummy load format).
+  virtual void FillUniform(Tensor t, uint64_t seed, float center, float half_width) = 0;
   // Makes `batch` visible to ops. The returned views may alias `batch`, which
   // must outlive their use.
   virtual absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) = 0;
@@ -76,6 +86,17 @@ class Backend {
   virtual absl::Status CopyToHost(const Tensor& src, float* dst) = 0;
   // Sets every element of `t` to zero.
   virtual void Zero(Tensor t) = 0;
+  // Waits for all enqueued work; reports the first error of any op since.
+  virtual absl::Status Synchronize() { return absl::OkStatus(); }
+  // Capture and replay of forward passes, or null where unsupported.
+  virtual std::unique_ptr<ForwardGraphs> CreateForwardGraphs() { return nullptr; }
+  // (free, total) bytes of the backend's memory, where it has a fixed amount.
+  virtual absl::StatusOr<std::pair<int64_t, int64_t>> MemoryInfo() const {
+    return absl::UnimplementedError("this backend has no fixed memory to plan");
+  }
+  // Bumped whenever buffers that UploadBatch hands out move (so captured
+  // graphs that point at them are stale).
+  virtual int64_t batch_buffer_generation() const { return 0; }
 
   // out[t, :] = table[ids[t], :] * scale.  table [vocab, H] (a weight).
   virtual void Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) = 0;

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/counter_hash.h"
 #include "engine_svc/executor/cpu_attention.h"
 #include "engine_svc/executor/cpu_gemm.h"
 
@@ -76,6 +77,25 @@ absl::StatusOr<OwnedTensor> CpuBackend::UploadWeight(const HostTensorView& weigh
     std::memcpy(owned->tensor().data(), weight.data, static_cast<size_t>(weight.num_bytes));
   }
   return owned;
+}
+
+void CpuBackend::FillUniform(Tensor t, uint64_t seed, float center, float half_width) {
+  CHECK(t.is_contiguous());
+  pool_.ParallelFor(t.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float value = center + half_width * static_cast<float>(2.0 * CounterUniform(seed, i) - 1.0);
+      switch (t.dtype()) {
+        case DType::kBFloat16:
+          t.data_as<uint16_t>()[i] = FloatToBFloat16(value);
+          break;
+        case DType::kFloat16:
+          t.data_as<uint16_t>()[i] = FloatToHalf(value);
+          break;
+        default:
+          t.data_as<float>()[i] = value;
+      }
+    }
+  });
 }
 
 absl::StatusOr<BatchTensors> CpuBackend::UploadBatch(const ForwardBatch& batch) {

@@ -27,6 +27,10 @@ class CpuBackend : public Backend {
   absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) override;
   // Matrices keep their dtype; vectors (norm scales, biases) become float32.
   absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) override;
+  DType WeightDType(const std::vector<int64_t>& shape, DType checkpoint_dtype) const override {
+    return shape.size() <= 1 ? DType::kFloat32 : checkpoint_dtype;
+  }
+  void FillUniform(Tensor t, uint64_t seed, float center, float half_width) override;
   absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
   absl::Status CopyToHost(const Tensor& src, float* dst) override;
   void Zero(Tensor t) override;

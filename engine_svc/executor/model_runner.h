@@ -23,8 +23,17 @@ struct ModelRunnerConfig {
   LoadFormat load_format = LoadFormat::kSafetensors;
   BackendOptions backend;
   int64_t block_size = 16;
-  int64_t num_kv_blocks = 0;        // Pages in the KV cache. Required.
+  // Pages in the KV cache. 0: as many as gpu_memory_utilization leaves room
+  // for (backends with a fixed memory, i.e. GPUs; required elsewhere).
+  int64_t num_kv_blocks = 0;
   int64_t max_num_batched_tokens = 2048;  // Scratch is sized for this many tokens.
+  int64_t max_num_seqs = 256;             // Logits rows, and the largest graph batch.
+  int64_t max_model_len = 0;              // 0: the model's max_position_embeddings.
+  // Fraction of the GPU's memory the weights, activations and KV cache may
+  // use, for sizing the KV cache.
+  double gpu_memory_utilization = 0.9;
+  // Never capture or replay graphs (debugging, or backends without them).
+  bool enforce_eager = false;
 
   absl::Status Validate() const;
 };
@@ -45,15 +54,37 @@ class ModelRunner {
 
   // Runs `batch` and stores the logits of its logits_indices rows in
   // `logits`, row-major [num_logits, vocab_size]. Validates the batch first:
-  // a malformed batch is INVALID_ARGUMENT and touches nothing.
+  // a malformed batch is INVALID_ARGUMENT and touches nothing. Decode-only
+  // batches (one new token per sequence, one logits row each, in order) are
+  // padded to a captured size and replayed as a graph where the backend can.
   absl::Status Execute(const ForwardBatch& batch, std::vector<float>* logits);
+  // The same, leaving the logits in backend memory: float32 [num_logits,
+  // vocab_size], valid until the next call. Work may still be in flight.
+  absl::StatusOr<Tensor> ExecuteToDevice(const ForwardBatch& batch);
+
+  // Batch sizes graphs are captured for (empty without graphs).
+  const std::vector<int64_t>& graph_batch_sizes() const { return graph_sizes_; }
 
  private:
   ModelRunner() = default;
 
+  // Runs one forward over the largest batch, so every lazily sized buffer
+  // reaches its final size before memory is measured or graphs captured.
+  absl::Status WarmUp(const ModelRunnerConfig& config);
+  absl::StatusOr<int64_t> PlanKvBlocks(const ModelRunnerConfig& config);
+  absl::Status CaptureGraphs();
+  bool IsGraphable(const ForwardBatch& batch) const;
+  absl::StatusOr<Tensor> ExecuteGraph(const ForwardBatch& batch);
+
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<DecoderModel> model_;
   std::unique_ptr<KvCache> cache_;
+  std::unique_ptr<ForwardGraphs> graphs_;
+  std::vector<int64_t> graph_sizes_;
+  int64_t graph_table_width_ = 0;   // Block-table columns of graph batches.
+  int64_t graph_generation_ = -1;   // Buffer generations the graphs were captured with.
+  ForwardBatch padded_;             // Reused for graph batches.
+  std::vector<Tensor> graph_logits_;  // Per graph size: its logits view.
 };
 
 }  // namespace tern

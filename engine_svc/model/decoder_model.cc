@@ -46,6 +46,7 @@ absl::Status DecoderModel::Reserve(int64_t max_tokens, int64_t max_logits) {
   ASSIGN_OR_RETURN(s.logits,
                    backend_.Allocate(DType::kFloat32, {std::max<int64_t>(max_logits, 1), c.vocab_size}));
   scratch_ = std::move(s);
+  ++scratch_generation_;
   return absl::OkStatus();
 }
 

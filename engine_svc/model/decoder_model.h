@@ -28,9 +28,11 @@ class DecoderModel {
  public:
   // Reads every weight the config implies from `source` (checking shapes),
   // fuses q/k/v and gate/up projections and stacks experts, and uploads them.
-  // REQUIRES: `backend` outlives the model.
+  // With a null `source`, fills those shapes with random values on the
+  // backend instead (the dummy load format). REQUIRES: `backend` outlives the
+  // model.
   static absl::StatusOr<std::unique_ptr<DecoderModel>> Load(const ModelConfig& config,
-                                                            WeightSource& source,
+                                                            WeightSource* source,
                                                             Backend& backend,
                                                             const LoadProgressFn& progress = {});
 
@@ -42,6 +44,8 @@ class DecoderModel {
   // Sizes scratch memory for batches of up to `max_tokens` tokens and
   // `max_logits` logits rows. Forward grows it on demand otherwise.
   absl::Status Reserve(int64_t max_tokens, int64_t max_logits);
+  // Bumped whenever scratch memory moves (captured graphs point into it).
+  int64_t scratch_generation() const { return scratch_generation_; }
 
   // Runs every layer over `batch`, writing the batch's keys and values into
   // `cache`, and returns float32 logits [batch.num_logits, vocab_size] in
@@ -65,9 +69,14 @@ class DecoderModel {
 
   DecoderModel(const ModelConfig& config, Backend& backend) : config_(config), backend_(backend) {}
 
-  absl::Status LoadWeights(WeightSource& source, const LoadProgressFn& progress);
-  absl::Status LoadLayer(WeightSource& source, int64_t layer, LayerWeights& weights);
+  using Parts = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+  absl::Status LoadWeights(WeightSource* source, const LoadProgressFn& progress);
+  absl::Status LoadLayer(WeightSource* source, int64_t layer, LayerWeights& weights);
+  // One weight of `shape` made of `parts` (several: concatenated on dim 0).
+  absl::StatusOr<Tensor> LoadWeight(WeightSource* source, const Parts& parts,
+                                    const std::vector<int64_t>& shape);
   absl::StatusOr<Tensor> Upload(const HostTensorView& view);
+  absl::StatusOr<Tensor> Random(const std::string& name, const std::vector<int64_t>& shape);
   void Mlp(const LayerWeights& layer, bool moe, const Tensor& x, int64_t tokens, Tensor out);
 
   ModelConfig config_;
@@ -79,6 +88,7 @@ class DecoderModel {
   float rope_scale_ = 1.0f;
   std::vector<LayerWeights> layers_;
   Scratch scratch_;
+  int64_t scratch_generation_ = 0;
 };
 
 }  // namespace tern

@@ -1,4 +1,5 @@
 // DecoderModel::Load: reads, fuses and uploads the weights of every family.
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -90,7 +91,7 @@ std::string LayerName(int64_t layer, absl::string_view suffix) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& config,
-                                                                 WeightSource& source,
+                                                                 WeightSource* source,
                                                                  Backend& backend,
                                                                  const LoadProgressFn& progress) {
   RETURN_IF_ERROR(config.Validate());
@@ -108,22 +109,41 @@ absl::StatusOr<Tensor> DecoderModel::Upload(const HostTensorView& view) {
   return tensor;
 }
 
-absl::Status DecoderModel::LoadWeights(WeightSource& source, const LoadProgressFn& progress) {
+absl::StatusOr<Tensor> DecoderModel::Random(const std::string& name, const Shape& shape) {
+  ASSIGN_OR_RETURN(OwnedTensor owned, backend_.Allocate(backend_.WeightDType(shape, config_.dtype), shape));
+  const Tensor tensor = owned.tensor();
+  // Matrices: uniform in +-1/sqrt(fan_in), so activations stay bounded
+  // through many layers. Vectors (norm scales, biases): near 1.
+  const bool vector = shape.size() == 1;
+  const float half_width = vector ? 0.1f : 1.0f / std::sqrt(static_cast<float>(shape.back()));
+  uint64_t seed = 1469598103934665603ull;  // FNV-1a of the name.
+  for (unsigned char ch : name) seed = (seed ^ ch) * 1099511628211ull;
+  backend_.FillUniform(tensor, seed, vector ? 1.0f : 0.0f, half_width);
+  weight_bytes_ += tensor.numel() * tensor.element_size();
+  owned_.push_back(std::move(owned));
+  return tensor;
+}
+
+absl::StatusOr<Tensor> DecoderModel::LoadWeight(WeightSource* source, const Parts& parts,
+                                                const Shape& shape) {
+  if (source == nullptr) return Random(parts[0].first, shape);
+  if (parts.size() == 1) {
+    ASSIGN_OR_RETURN(HostTensorView view, source->Get(parts[0].first, parts[0].second));
+    return Upload(view);
+  }
+  ASSIGN_OR_RETURN(HostTensor fused, LoadConcatenated(*source, parts, shape));
+  return Upload(fused.view());
+}
+
+absl::Status DecoderModel::LoadWeights(WeightSource* source, const LoadProgressFn& progress) {
   const ModelConfig& c = config_;
   const Shape embed_shape = {c.vocab_size, c.hidden_size};
-  {
-    ASSIGN_OR_RETURN(HostTensorView view, source.Get("model.embed_tokens.weight", embed_shape));
-    ASSIGN_OR_RETURN(embed_tokens_, Upload(view));
-  }
-  {
-    ASSIGN_OR_RETURN(HostTensorView view, source.Get("model.norm.weight", {c.hidden_size}));
-    ASSIGN_OR_RETURN(final_norm_, Upload(view));
-  }
+  ASSIGN_OR_RETURN(embed_tokens_, LoadWeight(source, {{"model.embed_tokens.weight", embed_shape}}, embed_shape));
+  ASSIGN_OR_RETURN(final_norm_, LoadWeight(source, {{"model.norm.weight", {c.hidden_size}}}, {c.hidden_size}));
   if (c.tie_word_embeddings) {
     lm_head_ = embed_tokens_;
   } else {
-    ASSIGN_OR_RETURN(HostTensorView view, source.Get("lm_head.weight", embed_shape));
-    ASSIGN_OR_RETURN(lm_head_, Upload(view));
+    ASSIGN_OR_RETURN(lm_head_, LoadWeight(source, {{"lm_head.weight", embed_shape}}, embed_shape));
   }
 
   const RopeFrequencies rope = ComputeRopeFrequencies(c.rope, c.head_dim);
@@ -143,18 +163,13 @@ absl::Status DecoderModel::LoadWeights(WeightSource& source, const LoadProgressF
   return absl::OkStatus();
 }
 
-absl::Status DecoderModel::LoadLayer(WeightSource& source, int64_t layer, LayerWeights& w) {
+absl::Status DecoderModel::LoadLayer(WeightSource* source, int64_t layer, LayerWeights& w) {
   const ModelConfig& c = config_;
   const int64_t h = c.hidden_size;
-  auto load = [&](absl::string_view suffix, const Shape& shape) -> absl::StatusOr<Tensor> {
-    ASSIGN_OR_RETURN(HostTensorView view, source.Get(LayerName(layer, suffix), shape));
-    return Upload(view);
+  auto load = [&](absl::string_view suffix, const Shape& shape) {
+    return LoadWeight(source, {{LayerName(layer, suffix), shape}}, shape);
   };
-  auto load_fused = [&](const std::vector<std::pair<std::string, Shape>>& parts,
-                        const Shape& shape) -> absl::StatusOr<Tensor> {
-    ASSIGN_OR_RETURN(HostTensor fused, LoadConcatenated(source, parts, shape));
-    return Upload(fused.view());
-  };
+  auto load_fused = [&](const Parts& parts, const Shape& shape) { return LoadWeight(source, parts, shape); };
 
   ASSIGN_OR_RETURN(w.input_norm, load("input_layernorm.weight", {h}));
   ASSIGN_OR_RETURN(w.post_attention_norm, load("post_attention_layernorm.weight", {h}));
@@ -200,7 +215,7 @@ absl::Status DecoderModel::LoadLayer(WeightSource& source, int64_t layer, LayerW
   const std::string prefix = mixtral ? "block_sparse_moe." : "mlp.";
   const int64_t e_count = c.moe.num_experts, i = c.moe.intermediate_size;
   ASSIGN_OR_RETURN(w.router, load(prefix + "gate.weight", {e_count, h}));
-  std::vector<std::pair<std::string, Shape>> w13_parts, w2_parts;
+  Parts w13_parts, w2_parts;
   for (int64_t e = 0; e < e_count; ++e) {
     const std::string expert = absl::StrCat(prefix, "experts.", e, ".");
     w13_parts.push_back({LayerName(layer, expert + (mixtral ? "w1.weight" : "gate_proj.weight")), {i, h}});

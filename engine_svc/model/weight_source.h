@@ -1,6 +1,6 @@
-// Where a model's weights come from: a checkpoint on disk, or random values of
-// the config's real shapes (the "dummy" load format, for benchmarks of large
-// shapes without large files).
+// Where a model's weights come from. (The "dummy" load format has no source:
+// DecoderModel::Load fills the config's real shapes with random values on the
+// backend, for benchmarks of large shapes without large files.)
 #ifndef TERN_ENGINE_SVC_MODEL_WEIGHT_SOURCE_H_
 #define TERN_ENGINE_SVC_MODEL_WEIGHT_SOURCE_H_
 
@@ -46,25 +46,8 @@ class CheckpointWeightSource : public WeightSource {
   std::unique_ptr<Checkpoint> checkpoint_;
 };
 
-// Deterministic pseudo-random weights: the same name and shape always give
-// the same values. Matrices are uniform in +-1/sqrt(fan_in) so activations stay
-// bounded through many layers; vectors (norm scales, biases) are near 1.
-class DummyWeightSource : public WeightSource {
- public:
-  DummyWeightSource(DType dtype, uint64_t seed) : dtype_(dtype), seed_(seed) {}
-  bool Has(const std::string& name) const override { return true; }
-  absl::StatusOr<HostTensorView> Get(const std::string& name,
-                                     const std::vector<int64_t>& shape) override;
-
- private:
-  DType dtype_;
-  uint64_t seed_;
-  std::vector<uint8_t> buffer_;
-};
-
-// Opens the weights of the model in `model_dir` in the given format.
-absl::StatusOr<std::unique_ptr<WeightSource>> OpenWeightSource(const std::string& model_dir,
-                                                               LoadFormat format, DType dtype);
+// Opens the checkpoint weights of the model in `model_dir`.
+absl::StatusOr<std::unique_ptr<WeightSource>> OpenWeightSource(const std::string& model_dir);
 
 }  // namespace tern
 

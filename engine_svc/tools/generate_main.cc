@@ -10,6 +10,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -25,7 +27,11 @@ ABSL_FLAG(std::string, backend, "cpu", "Compute backend.");
 ABSL_FLAG(std::string, load_format, "auto", "auto|safetensors, or dummy for random weights.");
 ABSL_FLAG(int64_t, block_size, 16, "Tokens per KV cache block.");
 ABSL_FLAG(int64_t, num_kv_blocks, 0,
-          "KV cache blocks; 0 sizes the cache to hold every request at once.");
+          "KV cache blocks; 0 sizes the cache to hold every request at once (or, with "
+          "--gpu-memory-utilization, from free GPU memory).");
+ABSL_FLAG(double, gpu_memory_utilization, 0.0,
+          "GPU backends: size the KV cache to this fraction of GPU memory (0: see --num-kv-blocks).");
+ABSL_FLAG(bool, enforce_eager, false, "Never use CUDA graphs.");
 ABSL_FLAG(int64_t, max_num_batched_tokens, 2048, "Token budget of one engine step.");
 ABSL_FLAG(int64_t, max_num_seqs, 256, "Most sequences running at once.");
 ABSL_FLAG(int64_t, max_model_len, 0, "Longest prompt + output; 0 uses the model's limit.");
@@ -96,7 +102,12 @@ absl::Status Run() {
   runner_config.block_size = absl::GetFlag(FLAGS_block_size);
   runner_config.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
   runner_config.num_kv_blocks = absl::GetFlag(FLAGS_num_kv_blocks);
-  if (runner_config.num_kv_blocks == 0 && runner_config.block_size > 0) {
+  runner_config.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
+  runner_config.max_model_len = absl::GetFlag(FLAGS_max_model_len);
+  runner_config.enforce_eager = absl::GetFlag(FLAGS_enforce_eager);
+  const double utilization = absl::GetFlag(FLAGS_gpu_memory_utilization);
+  if (utilization > 0) runner_config.gpu_memory_utilization = utilization;
+  if (runner_config.num_kv_blocks == 0 && utilization == 0 && runner_config.block_size > 0) {
     for (const GenerateRequest& r : requests) {
       const int64_t tokens = static_cast<int64_t>(r.spec.prompt_token_ids.size()) +
                              std::max<int64_t>(r.spec.sampling.max_tokens, 0);
@@ -131,7 +142,15 @@ absl::Status Run() {
 
   ModelExecutor executor(*runner, SamplerConfig{eos});
   EngineCore core(core_config, executor);
+  const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(std::vector<GenerateResult> results, RunGenerateRequests(core, requests));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  int64_t generated = 0;
+  for (const GenerateResult& result : results) {
+    for (const GeneratedSample& sample : result.samples) generated += static_cast<int64_t>(sample.token_ids.size());
+  }
+  LOG(INFO) << "generated " << generated << " tokens for " << requests.size() << " requests in "
+            << seconds << " s: " << (seconds > 0 ? generated / seconds : 0) << " output tokens/s";
   LOG(INFO) << "preemptions: " << core.scheduler().stats().num_preemptions;
 
   bool all_ok = rejected.empty();

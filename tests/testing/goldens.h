@@ -3,6 +3,7 @@
 #ifndef TERN_TESTS_TESTING_GOLDENS_H_
 #define TERN_TESTS_TESTING_GOLDENS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "nlohmann/json.hpp"
@@ -15,6 +16,10 @@ struct GoldenTolerance {
   // Greedy tokens are compared up to the first step whose top-1/top-2 margin
   // is below this: there, rounding may legitimately pick the other token.
   double margin = 1e-3;
+  // Sequence positions from here on are not compared (logits at a position,
+  // and tokens sampled from it): an earlier decision the implementation's
+  // precision cannot resolve (a routing near-tie) may have gone either way.
+  int64_t first_untrusted_position = INT64_MAX;
 };
 
 // A tern-generate request line for golden case `index`: 24 greedy tokens

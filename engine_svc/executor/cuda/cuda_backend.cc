@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "engine_svc/executor/cuda/cuda_graphs.h"
 #include "engine_svc/executor/cuda/cuda_status.h"
 #include "kernels/elementwise.h"
 #include "kernels/moe.h"
@@ -64,6 +65,14 @@ CudaBackend::~CudaBackend() {
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
   if (batch_copied_ != nullptr) cudaEventDestroy(batch_copied_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
+}
+
+std::unique_ptr<ForwardGraphs> CudaBackend::CreateForwardGraphs() {
+  return std::make_unique<CudaGraphs>(stream_, [this] {
+    absl::Status status = first_error_;
+    first_error_ = absl::OkStatus();
+    return status;
+  });
 }
 
 void CudaBackend::Check(cudaError_t error, const char* op) {
@@ -133,6 +142,17 @@ absl::StatusOr<OwnedTensor> CudaBackend::UploadWeight(const HostTensorView& weig
   return owned;
 }
 
+void CudaBackend::FillUniform(Tensor t, uint64_t seed, float center, float half_width) {
+  CHECK(t.is_contiguous());
+  if (t.dtype() == DType::kBFloat16) {
+    Check(kernels::FillUniformBf16(Bf16(t), t.numel(), seed, center, half_width, stream_), "FillUniform");
+  } else {
+    CHECK(t.dtype() == DType::kFloat32) << "FillUniform on " << DTypeName(t.dtype());
+    Check(kernels::FillUniformFloat(t.data_as<float>(), t.numel(), seed, center, half_width, stream_),
+          "FillUniform");
+  }
+}
+
 absl::Status CudaBackend::EnsureBatchCapacity(int64_t bytes) {
   if (bytes <= batch_capacity_) return absl::OkStatus();
   const int64_t capacity = RoundUp(std::max(bytes, 2 * batch_capacity_), 1 << 16);
@@ -144,6 +164,7 @@ absl::Status CudaBackend::EnsureBatchCapacity(int64_t bytes) {
   TERN_CUDA_RETURN_IF_ERROR(cudaMallocHost(&pinned_, capacity), "pinned batch buffer");
   TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&batch_device_, capacity), "device batch buffer");
   batch_capacity_ = capacity;
+  ++batch_generation_;
   return absl::OkStatus();
 }
 

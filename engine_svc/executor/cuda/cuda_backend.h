@@ -30,16 +30,20 @@ class CudaBackend : public Backend {
   Device device() const override { return Device::kCuda; }
   DType activation_dtype() const override { return DType::kBFloat16; }
   cudaStream_t stream() const { return stream_; }
-  // (free, total) bytes of device memory.
-  absl::StatusOr<std::pair<int64_t, int64_t>> MemoryInfo() const;
-  // Waits for all enqueued work; surfaces asynchronous kernel faults.
-  absl::Status Synchronize();
+  absl::StatusOr<std::pair<int64_t, int64_t>> MemoryInfo() const override;
+  absl::Status Synchronize() override;
+  std::unique_ptr<ForwardGraphs> CreateForwardGraphs() override;
+  int64_t batch_buffer_generation() const override { return batch_generation_; }
 
   absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) override;
   // Matrices become bf16; vectors (norm scales, biases, inv_freq) float32.
   absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) override;
   // Packs the batch's arrays into pinned memory and copies them in one go to
   // device buffers that stay at fixed addresses while they are big enough.
+  DType WeightDType(const std::vector<int64_t>& shape, DType checkpoint_dtype) const override {
+    return shape.size() <= 1 ? DType::kFloat32 : DType::kBFloat16;
+  }
+  void FillUniform(Tensor t, uint64_t seed, float center, float half_width) override;
   absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
   absl::Status CopyToHost(const Tensor& src, float* dst) override;
   void Zero(Tensor t) override;
@@ -80,6 +84,7 @@ class CudaBackend : public Backend {
   void* pinned_ = nullptr;        // Host staging for batch arrays.
   void* batch_device_ = nullptr;  // Device copy of them.
   int64_t batch_capacity_ = 0;
+  int64_t batch_generation_ = 0;
   void* moe_workspace_ = nullptr;
   int64_t moe_workspace_bytes_ = 0;
   absl::Status first_error_;
