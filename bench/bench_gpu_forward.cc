@@ -1,0 +1,215 @@
+// GPU forward-pass performance on a Llama-3.1-8B-shaped model with dummy bf16
+// weights, each figure against a ceiling measured in the same process:
+//   BM_CopyBandwidth  device-to-device copy, bytes read + written per second
+//   BM_GemmRate       cuBLASLt bf16 GEMM 8192^3, FLOP/s
+//   BM_Decode/B       one decode step for B sequences at context 1024;
+//                     vs_bandwidth = (weight + KV bytes read) / time / copy rate
+//   BM_Prefill        8 prompts x 1024 tokens in one step; vs_gemm = FLOP/s / GEMM rate
+// Times are wall clock around a step and its synchronization (host work
+// included, as a real step pays it).
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+
+#include "benchmark/benchmark.h"
+#include "common/status_macros.h"
+#include "engine_svc/executor/cuda/cublaslt_gemm.h"
+#include "engine_svc/executor/model_runner.h"
+
+namespace tern {
+namespace {
+
+constexpr int64_t kContext = 1024;
+constexpr int64_t kBlockSize = 16;
+constexpr int64_t kMaxBatch = 256;
+constexpr int64_t kBlocksPerSeq = (kContext + 1 + kBlockSize - 1) / kBlockSize;
+
+// Llama 3.1 8B's shape, read from the repository (run from its root).
+constexpr char kModelDir[] = "bench/models/llama3.1-8b";
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Ceilings {
+  double copy_bytes_per_s = 0;
+  double gemm_flops_per_s = 0;
+};
+Ceilings& GetCeilings() {
+  static Ceilings ceilings;
+  return ceilings;
+}
+
+void BM_CopyBandwidth(benchmark::State& state) {
+  const size_t bytes = size_t{2} << 30;
+  void *src = nullptr, *dst = nullptr;
+  CHECK(cudaMalloc(&src, bytes) == cudaSuccess && cudaMalloc(&dst, bytes) == cudaSuccess);
+  cudaMemset(src, 1, bytes);
+  cudaEvent_t begin, end;
+  cudaEventCreate(&begin);
+  cudaEventCreate(&end);
+  for (int i = 0; i < 3; ++i) cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+  double best = 0;
+  for (auto _ : state) {
+    cudaEventRecord(begin);
+    cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice);
+    cudaEventRecord(end);
+    cudaEventSynchronize(end);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, begin, end);
+    state.SetIterationTime(ms / 1e3);
+    best = std::max(best, 2.0 * bytes / (ms / 1e3));
+  }
+  GetCeilings().copy_bytes_per_s = best;
+  state.counters["TBps"] = best / 1e12;
+  cudaFree(src);
+  cudaFree(dst);
+}
+BENCHMARK(BM_CopyBandwidth)->UseManualTime()->Iterations(20)->Unit(benchmark::kMillisecond);
+
+void BM_GemmRate(benchmark::State& state) {
+  const int64_t n = 8192;
+  void *a = nullptr, *b = nullptr, *c = nullptr;
+  CHECK(cudaMalloc(&a, n * n * 2) == cudaSuccess && cudaMalloc(&b, n * n * 2) == cudaSuccess &&
+        cudaMalloc(&c, n * n * 2) == cudaSuccess);
+  // Random-looking bits, not zeros: zeros run faster than real data.
+  std::vector<uint16_t> host(n * n);
+  for (size_t i = 0; i < host.size(); ++i) host[i] = FloatToBFloat16(static_cast<float>((i * 2654435761u) % 1000) / 1000.0f - 0.5f);
+  cudaMemcpy(a, host.data(), n * n * 2, cudaMemcpyHostToDevice);
+  cudaMemcpy(b, host.data(), n * n * 2, cudaMemcpyHostToDevice);
+  std::unique_ptr<CublasLtGemm> gemm = *CublasLtGemm::Create(int64_t{32} << 20);
+  cudaEvent_t begin, end;
+  cudaEventCreate(&begin);
+  cudaEventCreate(&end);
+  for (int i = 0; i < 3; ++i) CHECK_OK(gemm->Run(a, n, b, c, n, false, n, n, n, nullptr));
+  double best = 0;
+  for (auto _ : state) {
+    cudaEventRecord(begin);
+    CHECK_OK(gemm->Run(a, n, b, c, n, false, n, n, n, nullptr));
+    cudaEventRecord(end);
+    cudaEventSynchronize(end);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, begin, end);
+    state.SetIterationTime(ms / 1e3);
+    best = std::max(best, 2.0 * n * n * n / (ms / 1e3));
+  }
+  GetCeilings().gemm_flops_per_s = best;
+  state.counters["TFLOPs"] = best / 1e12;
+  cudaFree(a);
+  cudaFree(b);
+  cudaFree(c);
+}
+BENCHMARK(BM_GemmRate)->UseManualTime()->Iterations(20)->Unit(benchmark::kMillisecond);
+
+struct Model {
+  std::unique_ptr<ModelRunner> runner;
+  int64_t weight_bytes_read = 0;  // Per decode step: every weight but the embedding table.
+  int64_t kv_bytes_per_token = 0;
+  double matmul_params = 0;       // Weights multiplied per token (not the embedding, not lm_head).
+};
+
+// Loads the model once and prefills kMaxBatch sequences of kContext tokens.
+Model& GetModel() {
+  static Model* model = [] {
+    auto* m = new Model();
+    ModelRunnerConfig config;
+    config.model_dir = kModelDir;
+    config.load_format = LoadFormat::kDummy;
+    config.backend.name = "cuda";
+    config.max_num_batched_tokens = 8192;
+    config.max_num_seqs = kMaxBatch;
+    config.max_model_len = 4096;
+    config.gpu_memory_utilization = 0.85;
+    absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Create(config);
+    CHECK(runner.ok()) << runner.status();
+    m->runner = *std::move(runner);
+    CHECK_GE(m->runner->num_kv_blocks(), kMaxBatch * kBlocksPerSeq) << "KV cache too small";
+    const ModelConfig& c = m->runner->model_config();
+    const int64_t embed_bytes = c.vocab_size * c.hidden_size * 2;
+    m->weight_bytes_read = m->runner->model().weight_bytes() - embed_bytes;
+    m->kv_bytes_per_token = 2 * c.num_layers * c.num_kv_heads * c.head_dim * 2;
+    m->matmul_params = static_cast<double>(c.num_layers) *
+                       (c.hidden_size * (c.q_size() + 2 * c.kv_size()) + c.q_size() * c.hidden_size +
+                        3.0 * c.hidden_size * c.intermediate_size);
+    // Prefill every sequence's context, 8 sequences per step.
+    for (int64_t first = 0; first < kMaxBatch; first += 8) {
+      ForwardBatch batch;
+      for (int64_t s = first; s < first + 8; ++s) {
+        std::vector<int32_t> blocks;
+        for (int64_t b = 0; b < kBlocksPerSeq; ++b) blocks.push_back(static_cast<int32_t>(s * kBlocksPerSeq + b));
+        std::vector<int32_t> tokens(kContext);
+        for (int64_t i = 0; i < kContext; ++i) tokens[i] = static_cast<int32_t>((s * 7919 + i * 104729) % c.vocab_size);
+        batch.AddSequence(tokens, kContext, blocks, kBlockSize);
+        batch.logits_indices.push_back(batch.num_tokens() - 1);
+      }
+      CHECK_OK(m->runner->ExecuteToDevice(batch).status());
+    }
+    CHECK_OK(m->runner->backend().Synchronize());
+    return m;
+  }();
+  return *model;
+}
+
+void BM_Decode(benchmark::State& state) {
+  Model& m = GetModel();
+  const int64_t batch_size = state.range(0);
+  ForwardBatch step;
+  for (int64_t s = 0; s < batch_size; ++s) {
+    std::vector<int32_t> blocks;
+    for (int64_t b = 0; b < kBlocksPerSeq; ++b) blocks.push_back(static_cast<int32_t>(s * kBlocksPerSeq + b));
+    step.AddSequence({static_cast<int32_t>(s + 11)}, kContext + 1, blocks, kBlockSize);
+    step.logits_indices.push_back(static_cast<int32_t>(s));
+  }
+  for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
+  CHECK_OK(m.runner->backend().Synchronize());
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_OK(m.runner->ExecuteToDevice(step).status());
+    CHECK_OK(m.runner->backend().Synchronize());
+    state.SetIterationTime(Seconds(start));
+  }
+  const double bytes = m.weight_bytes_read + static_cast<double>(batch_size) * (kContext + 1) * m.kv_bytes_per_token;
+  state.counters["GB_read"] = bytes / 1e9;
+  state.counters["TBps"] = benchmark::Counter(bytes / 1e12, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["vs_bandwidth"] =
+      benchmark::Counter(bytes / GetCeilings().copy_bytes_per_s, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens_per_s"] = benchmark::Counter(batch_size, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Decode)->Arg(1)->Arg(8)->Arg(64)->Arg(256)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMillisecond);
+
+void BM_Prefill(benchmark::State& state) {
+  Model& m = GetModel();
+  const ModelConfig& c = m.runner->model_config();
+  // 8 fresh prompts of 1024 tokens, in the blocks of sequences 0..7 (their
+  // decode context is rewritten identically).
+  ForwardBatch batch;
+  for (int64_t s = 0; s < 8; ++s) {
+    std::vector<int32_t> blocks;
+    for (int64_t b = 0; b < kBlocksPerSeq; ++b) blocks.push_back(static_cast<int32_t>(s * kBlocksPerSeq + b));
+    std::vector<int32_t> tokens(kContext);
+    for (int64_t i = 0; i < kContext; ++i) tokens[i] = static_cast<int32_t>((s * 7919 + i * 104729) % c.vocab_size);
+    batch.AddSequence(tokens, kContext, blocks, kBlockSize);
+    batch.logits_indices.push_back(batch.num_tokens() - 1);
+  }
+  CHECK_OK(m.runner->ExecuteToDevice(batch).status());
+  CHECK_OK(m.runner->backend().Synchronize());
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_OK(m.runner->ExecuteToDevice(batch).status());
+    CHECK_OK(m.runner->backend().Synchronize());
+    state.SetIterationTime(Seconds(start));
+  }
+  const double tokens = 8.0 * kContext;
+  const double attention = 8.0 * c.num_layers * 4.0 * c.num_heads * c.head_dim * (kContext * (kContext + 1) / 2.0);
+  const double flops = 2.0 * m.matmul_params * tokens + 2.0 * c.vocab_size * c.hidden_size * 8 + attention;
+  state.counters["TFLOPs"] = benchmark::Counter(flops / 1e12, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["vs_gemm"] =
+      benchmark::Counter(flops / GetCeilings().gemm_flops_per_s, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens_per_s"] = benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace tern
+
+BENCHMARK_MAIN();
