@@ -41,7 +41,9 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Create(const ModelRunn
   ASSIGN_OR_RETURN(runner->model_,
                    DecoderModel::Load(model_config, weights.get(), *runner->backend_, progress));
   weights.reset();
-  RETURN_IF_ERROR(runner->model_->Reserve(config.max_num_batched_tokens, config.max_num_seqs));
+  // A graph batch holds up to max_num_seqs tokens, which may exceed the
+  // token budget: nothing may grow while a graph is being captured.
+  RETURN_IF_ERROR(runner->model_->Reserve(runner->MaxBatchTokens(config), config.max_num_seqs));
 
   const bool planned_memory = runner->backend_->MemoryInfo().ok();
   if (planned_memory) RETURN_IF_ERROR(runner->WarmUp(config));
@@ -70,8 +72,12 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Create(const ModelRunn
   return runner;
 }
 
+int64_t ModelRunner::MaxBatchTokens(const ModelRunnerConfig& config) {
+  return std::max(config.max_num_batched_tokens, config.max_num_seqs);
+}
+
 absl::Status ModelRunner::WarmUp(const ModelRunnerConfig& config) {
-  const int64_t tokens = config.max_num_batched_tokens;
+  const int64_t tokens = MaxBatchTokens(config);
   const int64_t blocks = (tokens + config.block_size - 1) / config.block_size;
   ASSIGN_OR_RETURN(std::unique_ptr<KvCache> scratch_cache,
                    KvCache::Allocate(*backend_, model_->CacheShape(blocks, config.block_size)));

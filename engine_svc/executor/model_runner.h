@@ -68,6 +68,8 @@ class ModelRunner {
  private:
   ModelRunner() = default;
 
+  // Tokens of the largest batch: a prefill step, or a padded decode graph.
+  static int64_t MaxBatchTokens(const ModelRunnerConfig& config);
   // Runs one forward over the largest batch, so every lazily sized buffer
   // reaches its final size before memory is measured or graphs captured.
   absl::Status WarmUp(const ModelRunnerConfig& config);
