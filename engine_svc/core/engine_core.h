@@ -16,9 +16,17 @@
 #include "absl/status/statusor.h"
 #include "engine_svc/core/executor.h"
 #include "engine_svc/core/kv_cache_manager.h"
+#include "engine_svc/core/request_validation.h"
 #include "engine_svc/core/scheduler.h"
 
 namespace tern {
+
+// What the last step computed.
+struct StepStats {
+  int64_t num_tokens = 0;         // Tokens computed.
+  int64_t num_prompt_tokens = 0;  // Of which prompt tokens (prefill).
+  int64_t num_sampled = 0;        // Tokens generated.
+};
 
 struct EngineCoreConfig {
   SchedulerConfig scheduler;
@@ -49,6 +57,10 @@ class EngineCore {
   absl::StatusOr<EngineOutputs> Step();
 
   bool HasUnfinishedRequests() const { return scheduler_.HasUnfinishedRequests(); }
+  RequestLimits limits() const {
+    return {.vocab_size = config_.vocab_size, .max_model_len = config_.scheduler.max_model_len};
+  }
+  const StepStats& last_step() const { return last_step_; }
   const Scheduler& scheduler() const { return scheduler_; }
   KvCacheManager& kv_cache() { return kv_; }
 
@@ -58,6 +70,7 @@ class EngineCore {
   Scheduler scheduler_;
   Executor& executor_;
   std::mt19937_64 seeds_;
+  StepStats last_step_;
 };
 
 }  // namespace tern

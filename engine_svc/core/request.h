@@ -4,6 +4,7 @@
 #ifndef TERN_ENGINE_SVC_CORE_REQUEST_H_
 #define TERN_ENGINE_SVC_CORE_REQUEST_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct Request {
 
   std::vector<int32_t> token_ids;  // The prompt, then generated tokens.
   int64_t num_prompt_tokens = 0;
+
+  // When it was queued, and first given a place in a step.
+  std::chrono::steady_clock::time_point arrival_time;
+  std::chrono::steady_clock::time_point first_scheduled_time;
 
   RequestStatus status = RequestStatus::kWaiting;
   FinishReason finish_reason = FinishReason::kNone;

@@ -60,6 +60,7 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
 
   Group& group = groups_[spec.id];
   const uint64_t arrival = next_arrival_++;
+  const auto now = std::chrono::steady_clock::now();
   const uint64_t group_number = next_group_++;
   for (int64_t i = 0; i < spec.sampling.n; ++i) {
     auto request = std::make_unique<Request>();
@@ -68,6 +69,7 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
     request->sampling = spec.sampling;
     request->priority = spec.priority;
     request->arrival = arrival;
+    request->arrival_time = now;
     request->seed = seed + static_cast<uint64_t>(i);
     request->return_prompt_logits = spec.return_prompt_logits && i == 0;
     request->return_last_prompt_logits = spec.return_last_prompt_logits && i == 0;
@@ -184,7 +186,10 @@ void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
     const int64_t n = std::min(r->num_tokens() - prefix.num_tokens, budget);
     if (!kv_.AllocateSlots(*r, n, &prefix).has_value()) break;  // Keep admission order.
     r->num_computed_tokens = prefix.num_tokens;
-    if (r->num_cached_tokens < 0) r->num_cached_tokens = prefix.num_tokens;
+    if (r->num_cached_tokens < 0) {
+      r->num_cached_tokens = prefix.num_tokens;
+      r->first_scheduled_time = std::chrono::steady_clock::now();
+    }
     r->status = RequestStatus::kRunning;
     it = waiting_.erase(it);
     running_.push_back(r);
@@ -243,6 +248,10 @@ EngineOutput Scheduler::MakeOutput(const Request& r) const {
   out.num_prompt_tokens = r.num_prompt_tokens;
   out.num_output_tokens = r.num_output_tokens();
   out.num_cached_tokens = std::max<int64_t>(r.num_cached_tokens, 0);
+  if (r.is_finished()) {
+    const auto started = r.num_cached_tokens >= 0 ? r.first_scheduled_time : std::chrono::steady_clock::now();
+    out.queue_seconds = std::chrono::duration<double>(started - r.arrival_time).count();
+  }
   return out;
 }
 
@@ -269,6 +278,7 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
       Finish(r, FinishReason::kLength);
       out.finished = true;
       out.finish_reason = FinishReason::kLength;
+      out.queue_seconds = std::chrono::duration<double>(r.first_scheduled_time - r.arrival_time).count();
       any_finished = true;
       continue;
     }
@@ -282,6 +292,7 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
       Finish(r, reason);
       out.finished = true;
       out.finish_reason = reason;
+      out.queue_seconds = std::chrono::duration<double>(r.first_scheduled_time - r.arrival_time).count();
       any_finished = true;
     }
   }

@@ -66,6 +66,9 @@ struct EngineOutput {
   int64_t num_prompt_tokens = 0;
   int64_t num_output_tokens = 0;
   int64_t num_cached_tokens = 0;
+  // Set when finished: seconds from queueing to first scheduling (to the end,
+  // if it never ran).
+  double queue_seconds = 0.0;
 };
 
 using EngineOutputs = std::vector<EngineOutput>;

@@ -15,10 +15,7 @@
 #include "common/flags.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "engine_svc/core/engine_core.h"
-#include "engine_svc/executor/model_executor.h"
-#include "engine_svc/executor/model_runner.h"
-#include "engine_svc/model/generation_config.h"
+#include "engine_svc/engine_setup.h"
 #include "engine_svc/tools/generate_driver.h"
 #include "engine_svc/tools/generate_io.h"
 
@@ -44,46 +41,45 @@ ABSL_FLAG(std::string, log_level, "warning", "info, warning or error.");
 namespace tern {
 namespace {
 
-SamplingParams DefaultSampling(const GenerationConfig& g) {
-  SamplingDefaults defaults;
-  defaults.temperature = g.temperature;
-  defaults.top_p = g.top_p;
-  defaults.top_k = g.top_k;
-  defaults.min_p = g.min_p;
-  defaults.repetition_penalty = g.repetition_penalty;
-  defaults.max_tokens = g.max_new_tokens;
-  return defaults.Base();
-}
-
-// EOS ids from config.json and generation_config.json, as vLLM merges them.
-std::vector<int32_t> EosIds(const ModelConfig& model, const GenerationConfig& generation) {
-  std::vector<int32_t> ids;
-  for (const std::vector<int64_t>* list : {&model.eos_token_ids, &generation.eos_token_ids}) {
-    for (int64_t id : *list) {
-      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(static_cast<int32_t>(id));
-    }
-  }
-  return ids;
-}
-
 absl::Status Run() {
   const std::string model_dir = absl::GetFlag(FLAGS_model);
   if (model_dir.empty()) return absl::InvalidArgumentError("--model DIR is required");
   ASSIGN_OR_RETURN(ModelConfig model_config, LoadModelConfig(model_dir));
   ASSIGN_OR_RETURN(GenerationConfig generation, LoadGenerationConfig(model_dir));
-  ASSIGN_OR_RETURN(SchedulingPolicy policy,
-                   ParseSchedulingPolicy(absl::GetFlag(FLAGS_scheduling_policy)));
-  ASSIGN_OR_RETURN(LoadFormat format, ParseLoadFormat(absl::GetFlag(FLAGS_load_format)));
-  const SamplingParams defaults = DefaultSampling(generation);
+
+  EngineOptions options;
+  ModelRunnerConfig& runner = options.runner;
+  runner.model_dir = model_dir;
+  ASSIGN_OR_RETURN(runner.load_format, ParseLoadFormat(absl::GetFlag(FLAGS_load_format)));
+  runner.backend.name = absl::GetFlag(FLAGS_backend);
+  runner.backend.num_threads = absl::GetFlag(FLAGS_threads);
+  runner.block_size = absl::GetFlag(FLAGS_block_size);
+  runner.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
+  runner.num_kv_blocks = absl::GetFlag(FLAGS_num_kv_blocks);
+  runner.enforce_eager = absl::GetFlag(FLAGS_enforce_eager);
+  const double utilization = absl::GetFlag(FLAGS_gpu_memory_utilization);
+  if (utilization > 0) runner.gpu_memory_utilization = utilization;
+  options.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
+  options.max_model_len = absl::GetFlag(FLAGS_max_model_len);
+  options.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
+  ASSIGN_OR_RETURN(options.policy, ParseSchedulingPolicy(absl::GetFlag(FLAGS_scheduling_policy)));
+  options.seed = absl::GetFlag(FLAGS_seed);
 
   // Read every request first, so the default cache can hold all of them.
+  SamplingDefaults defaults;
+  defaults.temperature = generation.temperature;
+  defaults.top_p = generation.top_p;
+  defaults.top_k = generation.top_k;
+  defaults.min_p = generation.min_p;
+  defaults.repetition_penalty = generation.repetition_penalty;
+  defaults.max_tokens = generation.max_new_tokens;
   std::vector<GenerateRequest> requests;
   std::vector<GenerateResult> rejected;
   std::string line;
   for (int64_t line_number = 1; std::getline(std::cin, line); ++line_number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string id;
-    absl::StatusOr<GenerateRequest> request = ParseGenerateRequest(line, line_number, defaults, &id);
+    absl::StatusOr<GenerateRequest> request = ParseGenerateRequest(line, line_number, defaults.Base(), &id);
     if (request.ok()) {
       requests.push_back(*std::move(request));
     } else {
@@ -93,55 +89,24 @@ absl::Status Run() {
       rejected.push_back(std::move(failed));
     }
   }
-
-  ModelRunnerConfig runner_config;
-  runner_config.model_dir = model_dir;
-  runner_config.load_format = format;
-  runner_config.backend.name = absl::GetFlag(FLAGS_backend);
-  runner_config.backend.num_threads = absl::GetFlag(FLAGS_threads);
-  runner_config.block_size = absl::GetFlag(FLAGS_block_size);
-  runner_config.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
-  runner_config.num_kv_blocks = absl::GetFlag(FLAGS_num_kv_blocks);
-  runner_config.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
-  runner_config.max_model_len = absl::GetFlag(FLAGS_max_model_len);
-  runner_config.enforce_eager = absl::GetFlag(FLAGS_enforce_eager);
-  const double utilization = absl::GetFlag(FLAGS_gpu_memory_utilization);
-  if (utilization > 0) runner_config.gpu_memory_utilization = utilization;
-  if (runner_config.num_kv_blocks == 0 && utilization == 0 && runner_config.block_size > 0) {
+  if (runner.num_kv_blocks == 0 && utilization == 0 && runner.block_size > 0) {
     for (const GenerateRequest& r : requests) {
       const int64_t tokens = static_cast<int64_t>(r.spec.prompt_token_ids.size()) +
                              std::max<int64_t>(r.spec.sampling.max_tokens, 0);
-      runner_config.num_kv_blocks += std::max<int64_t>(r.spec.sampling.n, 1) *
-                                     ((tokens + runner_config.block_size - 1) / runner_config.block_size);
+      runner.num_kv_blocks += std::max<int64_t>(r.spec.sampling.n, 1) *
+                              ((tokens + runner.block_size - 1) / runner.block_size);
     }
-    runner_config.num_kv_blocks = std::max<int64_t>(runner_config.num_kv_blocks, 1);
+    runner.num_kv_blocks = std::max<int64_t>(runner.num_kv_blocks, 1);
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
-                   ModelRunner::Create(runner_config, [](int64_t done, int64_t total) {
+
+  ASSIGN_OR_RETURN(Engine engine, BuildEngine(options, [](int64_t done, int64_t total) {
                      LOG(INFO) << "loaded layer " << done << "/" << total;
                    }));
-  LOG(INFO) << "model " << model_config.architecture << ", " << runner->model().weight_bytes()
-            << " weight bytes, " << runner->num_kv_blocks() << " KV blocks of "
-            << runner->block_size() << " tokens";
+  LOG(INFO) << "model " << model_config.architecture << ", " << engine.runner->model().weight_bytes()
+            << " weight bytes, " << engine.runner->num_kv_blocks() << " KV blocks of "
+            << engine.runner->block_size() << " tokens";
 
-  const std::vector<int32_t> eos = EosIds(model_config, generation);
-  EngineCoreConfig core_config;
-  core_config.scheduler.max_num_batched_tokens = runner_config.max_num_batched_tokens;
-  core_config.scheduler.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
-  core_config.scheduler.max_model_len = absl::GetFlag(FLAGS_max_model_len) > 0
-                                            ? absl::GetFlag(FLAGS_max_model_len)
-                                            : model_config.max_position_embeddings;
-  core_config.scheduler.policy = policy;
-  core_config.scheduler.eos_token_ids = eos;
-  core_config.cache.num_blocks = runner->num_kv_blocks();
-  core_config.cache.block_size = runner->block_size();
-  core_config.cache.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
-  core_config.vocab_size = model_config.vocab_size;
-  core_config.seed = absl::GetFlag(FLAGS_seed);
-  RETURN_IF_ERROR(core_config.Validate());
-
-  ModelExecutor executor(*runner, SamplerConfig{eos});
-  EngineCore core(core_config, executor);
+  EngineCore core(engine.core_config, *engine.executor);
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(std::vector<GenerateResult> results, RunGenerateRequests(core, requests));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
