@@ -57,6 +57,8 @@ class EngineCore {
   absl::StatusOr<EngineOutputs> Step();
 
   bool HasUnfinishedRequests() const { return scheduler_.HasUnfinishedRequests(); }
+  // Outputs produced outside a step (aborts) since the last step.
+  EngineOutputs TakePendingOutputs() { return scheduler_.TakePendingOutputs(); }
   RequestLimits limits() const {
     return {.vocab_size = config_.vocab_size, .max_model_len = config_.scheduler.max_model_len};
   }

@@ -305,6 +305,12 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
   return outputs;
 }
 
+int64_t Scheduler::num_waiting_prompt_tokens() const {
+  int64_t tokens = 0;
+  for (const Request* r : waiting_) tokens += r->num_tokens() - r->num_computed_tokens;
+  return tokens;
+}
+
 EngineOutputs Scheduler::TakePendingOutputs() {
   EngineOutputs out;
   out.swap(pending_outputs_);

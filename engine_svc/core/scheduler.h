@@ -80,6 +80,8 @@ class Scheduler {
   bool HasUnfinishedRequests() const { return !groups_.empty(); }
   int64_t num_running() const { return static_cast<int64_t>(running_.size()); }
   int64_t num_waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  // Tokens of waiting requests not yet computed (their prefill work).
+  int64_t num_waiting_prompt_tokens() const;
   const SchedulerStats& stats() const { return stats_; }
   const SchedulerConfig& config() const { return config_; }
   // Every sample not yet finished (for invariant checks in tests).

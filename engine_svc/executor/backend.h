@@ -68,6 +68,12 @@ class Backend {
   // Memory. Allocate returns uninitialized memory; RESOURCE_EXHAUSTED when
   // there is not enough.
   virtual absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) = 0;
+  // Allocates memory that reads as zeros.
+  virtual absl::StatusOr<OwnedTensor> AllocateZeroed(DType dtype, const std::vector<int64_t>& shape) {
+    absl::StatusOr<OwnedTensor> t = Allocate(dtype, shape);
+    if (t.ok()) Zero(t->tensor());
+    return t;
+  }
   // Copies a weight into backend memory, in a dtype the backend's ops accept
   // for weights (which may differ from the source's).
   virtual absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) = 0;

@@ -41,6 +41,7 @@ void NormalizeRow(const float* x, const float* weight, float eps, int64_t n, flo
   for (int64_t i = 0; i < n; ++i) out[i] = weight[i] * (x[i] * inv_rms);
 }
 
+// Frees aligned_alloc and calloc memory alike.
 void FreeAligned(void* p) { std::free(p); }
 
 }  // namespace
@@ -61,6 +62,21 @@ absl::StatusOr<OwnedTensor> CpuBackend::Allocate(DType dtype, const std::vector<
   void* data = std::aligned_alloc(64, bytes);
   if (data == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
+  }
+  return OwnedTensor(Tensor::FromShape(data, dtype, shape), &FreeAligned);
+}
+
+absl::StatusOr<OwnedTensor> CpuBackend::AllocateZeroed(DType dtype, const std::vector<int64_t>& shape) {
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && numel > (int64_t{1} << 46) / d)) {
+      return absl::InvalidArgumentError("allocation shape is negative or too large");
+    }
+    numel *= d;
+  }
+  void* data = std::calloc(std::max<int64_t>(numel, 1), DTypeSize(dtype));
+  if (data == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", numel * DTypeSize(dtype), " bytes"));
   }
   return OwnedTensor(Tensor::FromShape(data, dtype, shape), &FreeAligned);
 }

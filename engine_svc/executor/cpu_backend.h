@@ -25,6 +25,9 @@ class CpuBackend : public Backend {
   int num_threads() const { return pool_.num_threads(); }
 
   absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) override;
+  // calloc: fresh pages are zero without being touched, so a large KV cache
+  // costs nothing until it is used.
+  absl::StatusOr<OwnedTensor> AllocateZeroed(DType dtype, const std::vector<int64_t>& shape) override;
   // Matrices keep their dtype; vectors (norm scales, biases) become float32.
   absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) override;
   DType WeightDType(const std::vector<int64_t>& shape, DType checkpoint_dtype) const override {

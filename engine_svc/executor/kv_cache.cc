@@ -17,10 +17,8 @@ absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Allocate(Backend& backend,
   const std::vector<int64_t> dims = {shape.num_blocks, shape.block_size, shape.num_kv_heads,
                                      shape.head_dim};
   for (int64_t layer = 0; layer < shape.num_layers; ++layer) {
-    ASSIGN_OR_RETURN(OwnedTensor k, backend.Allocate(backend.activation_dtype(), dims));
-    ASSIGN_OR_RETURN(OwnedTensor v, backend.Allocate(backend.activation_dtype(), dims));
-    backend.Zero(k.tensor());
-    backend.Zero(v.tensor());
+    ASSIGN_OR_RETURN(OwnedTensor k, backend.AllocateZeroed(backend.activation_dtype(), dims));
+    ASSIGN_OR_RETURN(OwnedTensor v, backend.AllocateZeroed(backend.activation_dtype(), dims));
     cache->k_.push_back(std::move(k));
     cache->v_.push_back(std::move(v));
   }

@@ -14,6 +14,7 @@ absl::Status ModelRunnerConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("block size must be in [1, 1024], got ", block_size));
   }
+  if (kv_cache_bytes < 0) return absl::InvalidArgumentError("kv_cache_bytes must be >= 0");
   if (num_kv_blocks < 0) {
     return absl::InvalidArgumentError(absl::StrCat("num_kv_blocks must be >= 0, got ", num_kv_blocks));
   }
@@ -48,6 +49,15 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Create(const ModelRunn
   const bool planned_memory = runner->backend_->MemoryInfo().ok();
   if (planned_memory) RETURN_IF_ERROR(runner->WarmUp(config));
   int64_t num_blocks = config.num_kv_blocks;
+  if (num_blocks == 0 && config.kv_cache_bytes > 0) {
+    const int64_t per_block = runner->model_->CacheShape(1, config.block_size)
+                                  .BytesPerBlock(runner->backend_->activation_dtype());
+    num_blocks = config.kv_cache_bytes / per_block;
+    if (num_blocks == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("a KV cache of ", config.kv_cache_bytes,
+                                                     " bytes holds no block of ", per_block, " bytes"));
+    }
+  }
   if (num_blocks == 0) {
     if (!planned_memory) {
       return absl::InvalidArgumentError(absl::StrCat(

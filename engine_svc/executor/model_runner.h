@@ -23,9 +23,10 @@ struct ModelRunnerConfig {
   LoadFormat load_format = LoadFormat::kSafetensors;
   BackendOptions backend;
   int64_t block_size = 16;
-  // Pages in the KV cache. 0: as many as gpu_memory_utilization leaves room
-  // for (backends with a fixed memory, i.e. GPUs; required elsewhere).
+  // Pages in the KV cache. 0: as many as kv_cache_bytes holds, or, without
+  // that, as gpu_memory_utilization leaves room for (GPU backends).
   int64_t num_kv_blocks = 0;
+  int64_t kv_cache_bytes = 0;
   int64_t max_num_batched_tokens = 2048;  // Scratch is sized for this many tokens.
   int64_t max_num_seqs = 256;             // Logits rows, and the largest graph batch.
   int64_t max_model_len = 0;              // 0: the model's max_position_embeddings.

@@ -1,0 +1,237 @@
+#include "engine_svc/service/engine_service.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "absl/synchronization/mutex.h"
+#include "engine_svc/service/request_conversion.h"
+
+namespace tern {
+namespace {
+
+// Empties a write queue, except the front while StartWrite still points at it.
+template <typename T>
+void DropUnwritten(std::deque<T>& queue, bool writing) {
+  if (writing) {
+    queue.erase(queue.begin() + 1, queue.end());
+  } else {
+    queue.clear();
+  }
+}
+
+// A Generate stream. The reactor is owned by gRPC until OnDone; the sink side
+// is shared with the engine loop, so the state they share lives in `Stream`,
+// which outlives whichever side finishes first. Finish is called exactly
+// once: after the last response is written, at an error, or at cancellation.
+class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
+ public:
+  struct Stream : RequestSink {
+    absl::Mutex mu;
+    GenerateReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // Null once done.
+    std::deque<v1::GenerateResponse> queue ABSL_GUARDED_BY(mu);
+    bool writing ABSL_GUARDED_BY(mu) = false;
+    bool finish_called ABSL_GUARDED_BY(mu) = false;
+    bool cancelled ABSL_GUARDED_BY(mu) = false;
+    int64_t samples_left ABSL_GUARDED_BY(mu) = 0;
+    // Set when the engine is done with the request (or never took it).
+    std::optional<grpc::Status> final_status ABSL_GUARDED_BY(mu);
+
+    // Starts the next write, or finishes when nothing more will be written.
+    void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (reactor == nullptr || writing || finish_called) return;
+      if (cancelled) {
+        finish_called = true;
+        reactor->Finish(grpc::Status::CANCELLED);
+      } else if (!queue.empty()) {
+        writing = true;
+        reactor->StartWrite(&queue.front());
+      } else if (final_status.has_value()) {
+        finish_called = true;
+        reactor->Finish(*final_status);
+      }
+    }
+    void OnOutput(EngineOutput output) override {
+      absl::MutexLock lock(&mu);
+      const bool finished_sample = output.finished;
+      if (finished_sample && --samples_left == 0) final_status = grpc::Status::OK;
+      if (reactor == nullptr || cancelled) return;
+      queue.push_back(ToGenerateResponse(output));
+      Pump();
+    }
+    void OnError(absl::Status status) override {
+      absl::MutexLock lock(&mu);
+      if (!final_status.has_value()) final_status = ToGrpcStatus(status);
+      Pump();
+    }
+  };
+
+  GenerateReactor(EngineLoop& loop, const v1::GenerateRequest& request, const SamplingParams& defaults)
+      : loop_(loop), stream_(std::make_shared<Stream>()) {
+    RequestSpec spec = ToRequestSpec(request, defaults);
+    id_ = spec.id;
+    absl::MutexLock lock(&stream_->mu);
+    stream_->reactor = this;
+    stream_->samples_left = spec.sampling.n;
+    const absl::Status status = loop_.Submit(spec, stream_);
+    if (!status.ok()) {
+      stream_->final_status = ToGrpcStatus(status);
+      stream_->Pump();
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&stream_->mu);
+    stream_->writing = false;
+    if (!ok) {
+      // The stream broke (the client went away): stop writing.
+      stream_->cancelled = true;
+      stream_->queue.clear();
+      AbortIfRunning();
+    } else {
+      stream_->queue.pop_front();
+    }
+    stream_->Pump();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&stream_->mu);
+    stream_->cancelled = true;
+    DropUnwritten(stream_->queue, stream_->writing);
+    AbortIfRunning();
+    stream_->Pump();
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->reactor = nullptr;
+      AbortIfRunning();
+    }
+    delete this;
+  }
+
+ private:
+  // Aborts the engine request unless it already ended: once it has, its id
+  // may belong to a new request.
+  void AbortIfRunning() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stream_->mu) {
+    if (!stream_->final_status.has_value()) loop_.Abort(id_);
+  }
+
+  EngineLoop& loop_;
+  std::shared_ptr<Stream> stream_;
+  std::string id_;
+};
+
+// A WatchState stream: a bounded queue the hub fills and this drains.
+class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
+ public:
+  static constexpr size_t kMaxQueued = 1024;
+
+  struct Subscriber : StateSubscriber {
+    mutable absl::Mutex mu;
+    WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    std::deque<v1::EngineState> queue ABSL_GUARDED_BY(mu);
+    bool writing ABSL_GUARDED_BY(mu) = false;
+    bool ended ABSL_GUARDED_BY(mu) = false;  // Cancelled or broken.
+    bool finish_called ABSL_GUARDED_BY(mu) = false;
+
+    void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (reactor == nullptr || writing || finish_called) return;
+      if (ended) {
+        finish_called = true;
+        reactor->Finish(grpc::Status::CANCELLED);
+      } else if (!queue.empty()) {
+        writing = true;
+        reactor->StartWrite(&queue.front());
+      }
+    }
+    bool Offer(v1::EngineState state) override {
+      absl::MutexLock lock(&mu);
+      if (ended) return true;
+      if (queue.size() >= kMaxQueued) return false;
+      queue.push_back(std::move(state));
+      Pump();
+      return true;
+    }
+    bool closed() const override {
+      absl::MutexLock lock(&mu);
+      return ended || reactor == nullptr;
+    }
+  };
+
+  explicit WatchReactor(StateHub& hub) : subscriber_(std::make_shared<Subscriber>()) {
+    {
+      absl::MutexLock lock(&subscriber_->mu);
+      subscriber_->reactor = this;
+    }
+    hub.Subscribe(subscriber_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&subscriber_->mu);
+    subscriber_->writing = false;
+    if (ok) {
+      subscriber_->queue.pop_front();
+    } else {
+      subscriber_->ended = true;
+      subscriber_->queue.clear();
+    }
+    subscriber_->Pump();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&subscriber_->mu);
+    subscriber_->ended = true;
+    DropUnwritten(subscriber_->queue, subscriber_->writing);
+    subscriber_->Pump();
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&subscriber_->mu);
+      subscriber_->reactor = nullptr;
+      subscriber_->ended = true;
+    }
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<Subscriber> subscriber_;
+};
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+grpc::ServerWriteReactor<v1::GenerateResponse>* EngineServiceImpl::Generate(
+    grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
+  return new GenerateReactor(loop_, *request, defaults_);
+}
+
+grpc::ServerUnaryReactor* EngineServiceImpl::Abort(grpc::CallbackServerContext* context,
+                                                   const v1::AbortRequest* request,
+                                                   v1::AbortResponse* response) {
+  response->set_found(loop_.Abort(request->request_id()));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EngineServiceImpl::GetInfo(grpc::CallbackServerContext* context,
+                                                     const v1::GetInfoRequest* request,
+                                                     v1::EngineInfo* response) {
+  *response = info_;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::EngineState>* EngineServiceImpl::WatchState(
+    grpc::CallbackServerContext* context, const v1::WatchStateRequest* request) {
+  return new WatchReactor(hub_);
+}
+
+}  // namespace tern
