@@ -129,6 +129,9 @@ void EngineLoop::Run() {
       for (const auto& [id, live] : live_) ids.push_back(id);
       for (const std::string& id : ids) core_.Abort(id);
     }
+    // Aborted requests' final outputs, now: no step may follow.
+    EngineOutputs aborted = core_.TakePendingOutputs();
+    Dispatch(aborted);
     if (core_.HasUnfinishedRequests()) {
       absl::StatusOr<EngineOutputs> outputs = core_.Step();
       if (!outputs.ok()) {

@@ -50,6 +50,9 @@ ABSL_FLAG(uint64_t, seed, 0, "Seeds the seeds of requests that bring none.");
 ABSL_FLAG(int64_t, max_queued_requests, 4096, "Admission queue bound.");
 ABSL_FLAG(double, drain_timeout, 30.0, "Seconds in-flight requests get to finish after SIGTERM.");
 ABSL_FLAG(double, health_stall_timeout, 10.0, "Seconds without loop progress before NOT_SERVING.");
+ABSL_FLAG(int32_t, state_interval_ms, 50, "Most milliseconds between load snapshots on WatchState.");
+ABSL_FLAG(int32_t, watch_queue_limit, 1024,
+          "Messages queued per WatchState stream before it is resynced with a snapshot.");
 ABSL_FLAG(std::string, stall_file, "", "Test hook: the engine loop stalls while this file exists.");
 ABSL_FLAG(std::string, log_level, "info", "info, warning or error.");
 
@@ -134,6 +137,7 @@ absl::Status Serve() {
   EngineLoopOptions loop_options;
   loop_options.max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests);
   loop_options.stall_file = absl::GetFlag(FLAGS_stall_file);
+  loop_options.state_interval = absl::Milliseconds(std::max(1, absl::GetFlag(FLAGS_state_interval_ms)));
   EngineLoop loop(core, metrics, hub, loop_options);
 
   v1::EngineInfo info;
@@ -147,7 +151,8 @@ absl::Status Serve() {
   info.set_num_kv_blocks(static_cast<uint32_t>(engine.runner->num_kv_blocks()));
   for (int32_t id : engine.eos_token_ids) info.add_eos_token_ids(id);
   info.set_epoch(epoch);
-  EngineServiceImpl service(loop, hub, info, engine.default_sampling);
+  EngineServiceImpl service(loop, hub, info, engine.default_sampling,
+                            static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_watch_queue_limit))));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

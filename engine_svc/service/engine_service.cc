@@ -20,15 +20,36 @@ void DropUnwritten(std::deque<T>& queue, bool writing) {
   }
 }
 
+// The next thing a write reactor must do, decided under its lock and done
+// after releasing it: gRPC may run reactions (OnWriteDone, OnDone) inline,
+// and they take the same lock.
+template <typename Message>
+struct WriteAction {
+  grpc::ServerWriteReactor<Message>* reactor = nullptr;
+  const Message* write = nullptr;  // StartWrite this...
+  std::optional<grpc::Status> finish;  // ...or Finish with this.
+
+  void Run() {
+    if (write != nullptr) {
+      reactor->StartWrite(write);
+    } else if (finish.has_value()) {
+      reactor->Finish(*finish);  // May delete the reactor: nothing after this.
+    }
+  }
+};
+
 // A Generate stream. The reactor is owned by gRPC until OnDone; the sink side
 // is shared with the engine loop, so the state they share lives in `Stream`,
 // which outlives whichever side finishes first. Finish is called exactly
 // once: after the last response is written, at an error, or at cancellation.
 class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
+  using Action = WriteAction<v1::GenerateResponse>;
+
   struct Stream : RequestSink {
     absl::Mutex mu;
     GenerateReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // Null once done.
+    // Responses to write; the front is being written while `writing`.
     std::deque<v1::GenerateResponse> queue ABSL_GUARDED_BY(mu);
     bool writing ABSL_GUARDED_BY(mu) = false;
     bool finish_called ABSL_GUARDED_BY(mu) = false;
@@ -37,32 +58,41 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     // Set when the engine is done with the request (or never took it).
     std::optional<grpc::Status> final_status ABSL_GUARDED_BY(mu);
 
-    // Starts the next write, or finishes when nothing more will be written.
-    void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      if (reactor == nullptr || writing || finish_called) return;
+    Action Next() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      Action action;
+      if (reactor == nullptr || writing || finish_called) return action;
+      action.reactor = reactor;
       if (cancelled) {
         finish_called = true;
-        reactor->Finish(grpc::Status::CANCELLED);
+        action.finish = grpc::Status::CANCELLED;
       } else if (!queue.empty()) {
         writing = true;
-        reactor->StartWrite(&queue.front());
+        action.write = &queue.front();
       } else if (final_status.has_value()) {
         finish_called = true;
-        reactor->Finish(*final_status);
+        action.finish = *final_status;
       }
+      return action;
     }
     void OnOutput(EngineOutput output) override {
-      absl::MutexLock lock(&mu);
-      const bool finished_sample = output.finished;
-      if (finished_sample && --samples_left == 0) final_status = grpc::Status::OK;
-      if (reactor == nullptr || cancelled) return;
-      queue.push_back(ToGenerateResponse(output));
-      Pump();
+      Action action;
+      {
+        absl::MutexLock lock(&mu);
+        if (output.finished && --samples_left == 0) final_status = grpc::Status::OK;
+        if (reactor == nullptr || cancelled) return;
+        queue.push_back(ToGenerateResponse(output));
+        action = Next();
+      }
+      action.Run();
     }
     void OnError(absl::Status status) override {
-      absl::MutexLock lock(&mu);
-      if (!final_status.has_value()) final_status = ToGrpcStatus(status);
-      Pump();
+      Action action;
+      {
+        absl::MutexLock lock(&mu);
+        if (!final_status.has_value()) final_status = ToGrpcStatus(status);
+        action = Next();
+      }
+      action.Run();
     }
   };
 
@@ -70,36 +100,43 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       : loop_(loop), stream_(std::make_shared<Stream>()) {
     RequestSpec spec = ToRequestSpec(request, defaults);
     id_ = spec.id;
-    absl::MutexLock lock(&stream_->mu);
-    stream_->reactor = this;
-    stream_->samples_left = spec.sampling.n;
-    const absl::Status status = loop_.Submit(spec, stream_);
-    if (!status.ok()) {
-      stream_->final_status = ToGrpcStatus(status);
-      stream_->Pump();
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->reactor = this;
+      stream_->samples_left = spec.sampling.n;
     }
+    const absl::Status status = loop_.Submit(spec, stream_);
+    if (!status.ok()) stream_->OnError(status);
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&stream_->mu);
-    stream_->writing = false;
-    if (!ok) {
-      // The stream broke (the client went away): stop writing.
-      stream_->cancelled = true;
-      stream_->queue.clear();
-      AbortIfRunning();
-    } else {
-      stream_->queue.pop_front();
+    Action action;
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->writing = false;
+      if (!ok) {
+        // The stream broke (the client went away): stop writing.
+        stream_->cancelled = true;
+        stream_->queue.clear();
+        AbortIfRunning();
+      } else {
+        stream_->queue.pop_front();
+      }
+      action = stream_->Next();
     }
-    stream_->Pump();
+    action.Run();
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&stream_->mu);
-    stream_->cancelled = true;
-    DropUnwritten(stream_->queue, stream_->writing);
-    AbortIfRunning();
-    stream_->Pump();
+    Action action;
+    {
+      absl::MutexLock lock(&stream_->mu);
+      stream_->cancelled = true;
+      DropUnwritten(stream_->queue, stream_->writing);
+      AbortIfRunning();
+      action = stream_->Next();
+    }
+    action.Run();
   }
 
   void OnDone() override {
@@ -126,9 +163,10 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
 // A WatchState stream: a bounded queue the hub fills and this drains.
 class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
  public:
-  static constexpr size_t kMaxQueued = 1024;
+  using Action = WriteAction<v1::EngineState>;
 
   struct Subscriber : StateSubscriber {
+    size_t max_queued = 1024;
     mutable absl::Mutex mu;
     WatchReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
     std::deque<v1::EngineState> queue ABSL_GUARDED_BY(mu);
@@ -136,22 +174,29 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
     bool ended ABSL_GUARDED_BY(mu) = false;  // Cancelled or broken.
     bool finish_called ABSL_GUARDED_BY(mu) = false;
 
-    void Pump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      if (reactor == nullptr || writing || finish_called) return;
+    Action Next() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      Action action;
+      if (reactor == nullptr || writing || finish_called) return action;
+      action.reactor = reactor;
       if (ended) {
         finish_called = true;
-        reactor->Finish(grpc::Status::CANCELLED);
+        action.finish = grpc::Status::CANCELLED;
       } else if (!queue.empty()) {
         writing = true;
-        reactor->StartWrite(&queue.front());
+        action.write = &queue.front();
       }
+      return action;
     }
     bool Offer(v1::EngineState state) override {
-      absl::MutexLock lock(&mu);
-      if (ended) return true;
-      if (queue.size() >= kMaxQueued) return false;
-      queue.push_back(std::move(state));
-      Pump();
+      Action action;
+      {
+        absl::MutexLock lock(&mu);
+        if (ended) return true;
+        if (queue.size() >= max_queued) return false;
+        queue.push_back(std::move(state));
+        action = Next();
+      }
+      action.Run();
       return true;
     }
     bool closed() const override {
@@ -160,7 +205,8 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
     }
   };
 
-  explicit WatchReactor(StateHub& hub) : subscriber_(std::make_shared<Subscriber>()) {
+  WatchReactor(StateHub& hub, size_t max_queued) : subscriber_(std::make_shared<Subscriber>()) {
+    subscriber_->max_queued = max_queued;
     {
       absl::MutexLock lock(&subscriber_->mu);
       subscriber_->reactor = this;
@@ -169,22 +215,30 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&subscriber_->mu);
-    subscriber_->writing = false;
-    if (ok) {
-      subscriber_->queue.pop_front();
-    } else {
-      subscriber_->ended = true;
-      subscriber_->queue.clear();
+    Action action;
+    {
+      absl::MutexLock lock(&subscriber_->mu);
+      subscriber_->writing = false;
+      if (ok) {
+        subscriber_->queue.pop_front();
+      } else {
+        subscriber_->ended = true;
+        subscriber_->queue.clear();
+      }
+      action = subscriber_->Next();
     }
-    subscriber_->Pump();
+    action.Run();
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&subscriber_->mu);
-    subscriber_->ended = true;
-    DropUnwritten(subscriber_->queue, subscriber_->writing);
-    subscriber_->Pump();
+    Action action;
+    {
+      absl::MutexLock lock(&subscriber_->mu);
+      subscriber_->ended = true;
+      DropUnwritten(subscriber_->queue, subscriber_->writing);
+      action = subscriber_->Next();
+    }
+    action.Run();
   }
 
   void OnDone() override {
@@ -231,7 +285,7 @@ grpc::ServerUnaryReactor* EngineServiceImpl::GetInfo(grpc::CallbackServerContext
 
 grpc::ServerWriteReactor<v1::EngineState>* EngineServiceImpl::WatchState(
     grpc::CallbackServerContext* context, const v1::WatchStateRequest* request) {
-  return new WatchReactor(hub_);
+  return new WatchReactor(hub_, watch_queue_limit_);
 }
 
 }  // namespace tern

@@ -15,8 +15,15 @@ namespace tern {
 class EngineServiceImpl final : public v1::EngineCore::CallbackService {
  public:
   // REQUIRES: loop and hub outlive the service.
-  EngineServiceImpl(EngineLoop& loop, StateHub& hub, v1::EngineInfo info, SamplingParams defaults)
-      : loop_(loop), hub_(hub), info_(std::move(info)), defaults_(std::move(defaults)) {}
+  // `watch_queue_limit`: messages a WatchState stream may have queued before
+  // it is considered behind (and resynced).
+  EngineServiceImpl(EngineLoop& loop, StateHub& hub, v1::EngineInfo info, SamplingParams defaults,
+                    size_t watch_queue_limit = 1024)
+      : loop_(loop),
+        hub_(hub),
+        info_(std::move(info)),
+        defaults_(std::move(defaults)),
+        watch_queue_limit_(watch_queue_limit) {}
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(grpc::CallbackServerContext* context,
                                                            const v1::GenerateRequest* request) override;
@@ -32,6 +39,7 @@ class EngineServiceImpl final : public v1::EngineCore::CallbackService {
   StateHub& hub_;
   const v1::EngineInfo info_;
   const SamplingParams defaults_;
+  const size_t watch_queue_limit_;
 };
 
 // The gRPC code for a Status code (they share numbering).

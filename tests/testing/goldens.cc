@@ -51,16 +51,24 @@ void ExpectMatchesGolden(const nlohmann::json& golden, const nlohmann::json& res
     }
   }
 
+  ExpectTokensMatchGolden(golden, result["token_ids"], result["logprobs"], tolerance, label);
+}
+
+void ExpectTokensMatchGolden(const nlohmann::json& golden, const nlohmann::json& token_ids,
+                             const nlohmann::json& top_logprobs, const GoldenTolerance& tolerance,
+                             const std::string& label) {
+  const int64_t prompt_len = static_cast<int64_t>(golden["prompt"].size());
+  const int64_t trusted = tolerance.first_untrusted_position;
   const nlohmann::json& tokens = golden["greedy_tokens"];
   const nlohmann::json& margins = golden["greedy_margins"];
   const nlohmann::json& top5 = golden["greedy_top5_logprobs"];
-  ASSERT_EQ(result["token_ids"].size(), tokens.size()) << label;
-  ASSERT_EQ(result["logprobs"].size(), tokens.size()) << label;
+  ASSERT_EQ(token_ids.size(), tokens.size()) << label;
+  ASSERT_EQ(top_logprobs.size(), tokens.size()) << label;
   for (size_t step = 0; step < tokens.size(); ++step) {
     if (prompt_len - 1 + static_cast<int64_t>(step) >= trusted) break;
     // Logprobs of a step are comparable while every earlier token agrees.
     const nlohmann::json& expected = top5[step];
-    const nlohmann::json& actual = result["logprobs"][step];
+    const nlohmann::json& actual = top_logprobs[step];
     ASSERT_EQ(actual.size(), expected.size()) << label << " step " << step;
     for (size_t rank = 0; rank < expected.size(); ++rank) {
       EXPECT_NEAR(actual[rank][1].get<double>(), expected[rank][1].get<double>(),
@@ -78,8 +86,8 @@ void ExpectMatchesGolden(const nlohmann::json& golden, const nlohmann::json& res
       }
     }
     if (margins[step].get<double>() < tolerance.margin) break;  // Tokens may differ from here.
-    EXPECT_EQ(result["token_ids"][step], tokens[step]) << label << " step " << step;
-    if (result["token_ids"][step] != tokens[step]) break;
+    EXPECT_EQ(token_ids[step], tokens[step]) << label << " step " << step;
+    if (token_ids[step] != tokens[step]) break;
   }
 }
 

@@ -32,6 +32,12 @@ nlohmann::json GoldenRequest(const nlohmann::json& golden_case, int index);
 void ExpectMatchesGolden(const nlohmann::json& golden_case, const nlohmann::json& result,
                          const GoldenTolerance& tolerance, const std::string& label);
 
+// The token part alone: `token_ids` [steps] and `top_logprobs` [steps][rank]
+// [id, logprob], as an engine stream returns them (no logits).
+void ExpectTokensMatchGolden(const nlohmann::json& golden_case, const nlohmann::json& token_ids,
+                             const nlohmann::json& top_logprobs, const GoldenTolerance& tolerance,
+                             const std::string& label);
+
 }  // namespace tern::testing
 
 #endif  // TERN_TESTS_TESTING_GOLDENS_H_
