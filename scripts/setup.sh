@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libssl-dev
-  python3
+  python3 curl
 )
 
 missing=()
@@ -19,6 +19,11 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
+# Node.js and npm: any installation will do (some machines carry NodeSource's
+# nodejs, which bundles npm and conflicts with Debian's npm package).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
 if ((${#missing[@]} > 0)); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -26,3 +31,11 @@ if ((${#missing[@]} > 0)); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 echo "setup: all ${#PACKAGES[@]} packages present"
+
+# Node clients the integration tests use (@grpc/grpc-js, ...), pinned by the
+# lock file; reinstalled only when it changed.
+cd "$(dirname "$0")/.."
+if ! cmp -s tests/js/package-lock.json tests/js/node_modules/.package-lock.json 2>/dev/null; then
+  echo "setup: installing tests/js node modules"
+  npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+fi

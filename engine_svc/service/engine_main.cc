@@ -173,6 +173,8 @@ absl::Status Serve() {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  // Names the service so health checks can ask for it ("" is the server).
+  health->SetServingStatus(v1::EngineCore::service_full_name(), false);
   loop.Start();
 
   std::unique_ptr<HttpServer> metrics_server;

@@ -18,6 +18,10 @@
 
 namespace tern::testing {
 
+std::string SourcePath(const std::string& relative) {
+  return std::string(TERN_SOURCE_DIR) + "/" + relative;
+}
+
 std::string TestDataPath(const std::string& relative) {
   const char* dir = std::getenv("TERN_TEST_DATA_DIR");
   return std::string(dir != nullptr ? dir : TERN_TEST_DATA_DIR) + "/" + relative;

@@ -10,6 +10,8 @@
 
 namespace tern::testing {
 
+// <repository>/<relative>, e.g. "tests/js/health_check.mjs".
+std::string SourcePath(const std::string& relative);
 // tests/data/<relative>; $TERN_TEST_DATA_DIR replaces tests/data when set.
 std::string TestDataPath(const std::string& relative);
 // <build dir>/<relative>, e.g. "engine_svc/tern-generate"; with
