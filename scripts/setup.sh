@@ -35,7 +35,9 @@ echo "setup: all ${#PACKAGES[@]} packages present"
 # Node clients the integration tests use (@grpc/grpc-js, ...), pinned by the
 # lock file; reinstalled only when it changed.
 cd "$(dirname "$0")/.."
-if ! cmp -s tests/js/package-lock.json tests/js/node_modules/.package-lock.json 2>/dev/null; then
+stamp=tests/js/node_modules/.installed-from-lock
+if ! cmp -s tests/js/package-lock.json "$stamp" 2>/dev/null; then
   echo "setup: installing tests/js node modules"
   npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+  cp tests/js/package-lock.json "$stamp"
 fi
