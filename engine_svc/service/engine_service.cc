@@ -3,11 +3,57 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "engine_svc/service/request_conversion.h"
 
 namespace tern {
+
+// Streams with responses to start writing. The engine loop only queues
+// (StartWrite may do the write inline on the calling thread, which would
+// stall the engine); these threads start the writes.
+class WritePump {
+ public:
+  explicit WritePump(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~WritePump() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (std::thread& t : threads_) t.join();
+  }
+  void Push(std::function<void()> pump) {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back(std::move(pump));
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> pump;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](WritePump* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->stopping_ || !p->pending_.empty(); },
+            this));
+        if (pending_.empty()) return;
+        pump = std::move(pending_.front());
+        pending_.pop_front();
+      }
+      pump();
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
 namespace {
 
 // Empties a write queue, except the front while StartWrite still points at it.
@@ -17,6 +63,19 @@ void DropUnwritten(std::deque<T>& queue, bool writing) {
     queue.erase(queue.begin() + 1, queue.end());
   } else {
     queue.clear();
+  }
+}
+
+// Appends `next` (a later response of the same sample) to `into`.
+void Coalesce(v1::GenerateResponse next, v1::GenerateResponse& into) {
+  into.mutable_token_ids()->MergeFrom(next.token_ids());
+  for (v1::StepLogprobs& step : *next.mutable_logprobs()) *into.add_logprobs() = std::move(step);
+  into.set_num_cached_tokens(next.num_cached_tokens());
+  if (next.finished()) {
+    into.set_finished(true);
+    into.set_finish_reason(next.finish_reason());
+    if (next.has_stop_token_id()) into.set_stop_token_id(next.stop_token_id());
+    *into.mutable_usage() = next.usage();
   }
 }
 
@@ -46,9 +105,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
   using Action = WriteAction<v1::GenerateResponse>;
 
-  struct Stream : RequestSink {
+  struct Stream : RequestSink, std::enable_shared_from_this<Stream> {
+    explicit Stream(WritePump& pump) : pump(pump) {}
+    WritePump& pump;
     absl::Mutex mu;
     GenerateReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // Null once done.
+    bool pump_queued ABSL_GUARDED_BY(mu) = false;
     // Responses to write; the front is being written while `writing`.
     std::deque<v1::GenerateResponse> queue ABSL_GUARDED_BY(mu);
     bool writing ABSL_GUARDED_BY(mu) = false;
@@ -74,30 +136,50 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       }
       return action;
     }
-    void OnOutput(EngineOutput output) override {
+    // Runs on a pump thread: starts the next write or the finish.
+    void PumpNow() {
       Action action;
+      {
+        absl::MutexLock lock(&mu);
+        pump_queued = false;
+        action = Next();
+      }
+      action.Run();
+    }
+    // On the engine loop: hand the write to a pump thread.
+    void QueuePump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      if (pump_queued || writing || finish_called || reactor == nullptr) return;
+      pump_queued = true;
+      pump.Push([self = shared_from_this()] { self->PumpNow(); });
+    }
+    void OnOutput(EngineOutput output) override {
       {
         absl::MutexLock lock(&mu);
         if (output.finished && --samples_left == 0) final_status = grpc::Status::OK;
         if (reactor == nullptr || cancelled) return;
-        queue.push_back(ToGenerateResponse(output));
-        action = Next();
+        v1::GenerateResponse response = ToGenerateResponse(output);
+        // A client that reads slower than the engine produces gets the
+        // backlog as one message, not one per step.
+        const bool back_in_flight = writing && queue.size() == 1;
+        if (!queue.empty() && !back_in_flight && queue.back().sample_index() == response.sample_index() &&
+            !queue.back().finished()) {
+          Coalesce(std::move(response), queue.back());
+        } else {
+          queue.push_back(std::move(response));
+        }
+        QueuePump();
       }
-      action.Run();
     }
     void OnError(absl::Status status) override {
-      Action action;
-      {
-        absl::MutexLock lock(&mu);
-        if (!final_status.has_value()) final_status = ToGrpcStatus(status);
-        action = Next();
-      }
-      action.Run();
+      absl::MutexLock lock(&mu);
+      if (!final_status.has_value()) final_status = ToGrpcStatus(status);
+      QueuePump();
     }
   };
 
-  GenerateReactor(EngineLoop& loop, const v1::GenerateRequest& request, const SamplingParams& defaults)
-      : loop_(loop), stream_(std::make_shared<Stream>()) {
+  GenerateReactor(EngineLoop& loop, WritePump& pump, const v1::GenerateRequest& request,
+                  const SamplingParams& defaults)
+      : loop_(loop), stream_(std::make_shared<Stream>(pump)) {
     RequestSpec spec = ToRequestSpec(request, defaults);
     id_ = spec.id;
     {
@@ -256,13 +338,24 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
 
 }  // namespace
 
+EngineServiceImpl::EngineServiceImpl(EngineLoop& loop, StateHub& hub, v1::EngineInfo info,
+                                     SamplingParams defaults, size_t watch_queue_limit)
+    : loop_(loop),
+      hub_(hub),
+      info_(std::move(info)),
+      defaults_(std::move(defaults)),
+      watch_queue_limit_(watch_queue_limit),
+      pump_(std::make_unique<WritePump>(kWritePumpThreads)) {}
+
+EngineServiceImpl::~EngineServiceImpl() = default;
+
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* EngineServiceImpl::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
-  return new GenerateReactor(loop_, *request, defaults_);
+  return new GenerateReactor(loop_, *pump_, *request, defaults_);
 }
 
 grpc::ServerUnaryReactor* EngineServiceImpl::Abort(grpc::CallbackServerContext* context,

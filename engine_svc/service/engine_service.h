@@ -10,20 +10,21 @@
 
 namespace tern {
 
+class WritePump;
+
 // Thread safety: gRPC calls it from its threads; all state lives in the loop
 // and the hub, which are thread-safe.
 class EngineServiceImpl final : public v1::EngineCore::CallbackService {
  public:
   // REQUIRES: loop and hub outlive the service.
+  // Threads that start stream writes for the engine loop.
+  static constexpr int kWritePumpThreads = 2;
+
   // `watch_queue_limit`: messages a WatchState stream may have queued before
   // it is considered behind (and resynced).
   EngineServiceImpl(EngineLoop& loop, StateHub& hub, v1::EngineInfo info, SamplingParams defaults,
-                    size_t watch_queue_limit = 1024)
-      : loop_(loop),
-        hub_(hub),
-        info_(std::move(info)),
-        defaults_(std::move(defaults)),
-        watch_queue_limit_(watch_queue_limit) {}
+                    size_t watch_queue_limit = 1024);
+  ~EngineServiceImpl() override;
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(grpc::CallbackServerContext* context,
                                                            const v1::GenerateRequest* request) override;
@@ -40,6 +41,7 @@ class EngineServiceImpl final : public v1::EngineCore::CallbackService {
   const v1::EngineInfo info_;
   const SamplingParams defaults_;
   const size_t watch_queue_limit_;
+  std::unique_ptr<WritePump> pump_;
 };
 
 // The gRPC code for a Status code (they share numbering).
