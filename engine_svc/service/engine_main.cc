@@ -179,19 +179,21 @@ absl::Status Serve() {
 
   std::unique_ptr<HttpServer> metrics_server;
   if (absl::GetFlag(FLAGS_metrics_port) >= 0) {
+    HttpServerOptions http;
+    http.host = absl::GetFlag(FLAGS_metrics_host);
+    http.port = absl::GetFlag(FLAGS_metrics_port);
     ASSIGN_OR_RETURN(metrics_server,
-                     HttpServer::Start(absl::GetFlag(FLAGS_metrics_host), absl::GetFlag(FLAGS_metrics_port),
-                                       [&metrics, &loop](const std::string& method, const std::string& target) {
-                                         if (target == "/metrics") {
-                                           return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                                                               metrics.Serialize()};
-                                         }
-                                         if (target == "/health") {
-                                           return loop.accepting() ? HttpResponse{200, "text/plain", "ok\n"}
-                                                                   : HttpResponse{503, "text/plain", "draining\n"};
-                                         }
-                                         return HttpResponse{404, "text/plain", "not found\n"};
-                                       }));
+                     HttpServer::Start(http, [&metrics, &loop](HttpRequest request,
+                                                               std::shared_ptr<HttpResponder> out) {
+                       if (request.path() == "/metrics") {
+                         return out->Send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.Serialize());
+                       }
+                       if (request.path() == "/health") {
+                         return loop.accepting() ? out->Send(200, "text/plain", "ok\n")
+                                                 : out->Send(503, "text/plain", "draining\n");
+                       }
+                       out->Send(404, "text/plain", "not found\n");
+                     }));
     std::cerr << "tern-engine: metrics on http://" << absl::GetFlag(FLAGS_metrics_host) << ":"
               << metrics_server->port() << "/metrics" << std::endl;
   }
