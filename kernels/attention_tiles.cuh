@@ -1,0 +1,266 @@
+// Building blocks of the paged attention kernels (attention_decode.cu,
+// attention_prefill.cu): asynchronous gathers of query and K/V tiles into
+// shared memory, bf16 tensor-core fragments (ldmatrix + mma.sync m16n8k16),
+// and the online-softmax update of one warp's 16 query rows.
+//
+// Every kernel runs kThreads (attention_launch.h) = 4 warps; each warp owns
+// 16 rows of the M dimension (query heads in decode, query tokens in prefill).
+//
+// Shared-memory tiles are row-major [rows][D + kRowPad] bf16: one row per key
+// (or query), D = the kernel's padded head dim. The 16-byte pad makes the 8
+// rows of every ldmatrix land in distinct banks.
+//
+// Fragments of mma.m16n8k16 (PTX ISA), with r = lane / 4, c = 2 * (lane % 4):
+//   A 16x16 bf16: a0 = (r, c..c+1), a1 = (r+8, c..), a2 = (r, c+8..), a3 = (r+8, c+8..)
+//   B 16x8  bf16: b0 = (k = c..c+1, n = r), b1 = (k = c+8.., n = r)
+//   C 16x8  f32:  c0, c1 = (r, c..c+1), c2, c3 = (r+8, c..c+1)
+// so a thread's accumulators cover rows r and r + 8; the four lanes of a quad
+// share a row.
+#ifndef TERN_KERNELS_ATTENTION_TILES_CUH_
+#define TERN_KERNELS_ATTENTION_TILES_CUH_
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "kernels/attention_launch.h"
+#include "kernels/device_utils.cuh"
+
+namespace tern::kernels::attention {
+
+inline constexpr int kWarps = kThreads / 32;
+inline constexpr int kRowPad = 8;  // bf16 elements.
+
+// ---- PTX wrappers ----------------------------------------------------------
+
+__device__ __forceinline__ uint32_t SmemAddress(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte global -> shared copy; when !valid the destination is zero-filled
+// and nothing is read.
+__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddress(smem)), "l"(gmem),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+// Waits until at most kPending of this thread's committed groups are in flight.
+template <int kPending>
+__device__ __forceinline__ void CpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
+
+__device__ __forceinline__ void LdMatrixX4(uint32_t (&r)[4], uint32_t address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+__device__ __forceinline__ void LdMatrixX4Trans(uint32_t (&r)[4], uint32_t address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+// d += a * b, bf16 inputs, float32 accumulators.
+__device__ __forceinline__ void Mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// 2^x; 2^-inf = 0.
+__device__ __forceinline__ float FastExp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Two floats as a bf16 pair, `lo` in the low half (the lower column).
+__device__ __forceinline__ uint32_t PackBf16(float lo, float hi) {
+  const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&pair);
+}
+
+// ---- Tile loads ------------------------------------------------------------
+
+// One KV head of one sequence in the paged cache.
+struct PagedKv {
+  const bf16* k;          // k_cache + kv_head * head_dim
+  const bf16* v;          // v_cache + kv_head * head_dim
+  const int32_t* table;   // The sequence's block-table row.
+  int64_t slot_stride;    // Elements between consecutive slots: num_kv_heads * head_dim.
+  int block_shift;        // log2(block_size)
+  int head_dim;           // Real head dim, a multiple of 8, <= D.
+};
+
+// Issues cp.async copies of keys [tile_start, tile_start + kRows) into
+// k_smem / v_smem ([kRows][D + kRowPad]); keys outside [first, last] and
+// columns past head_dim are zero-filled (so masked keys never carry NaN from
+// stale memory into P * V) and their block-table entries are not read.
+// All kThreads threads call it.
+template <int D, int kRows>
+__device__ __forceinline__ void LoadKvTile(const PagedKv& kv, int tile_start, int first, int last,
+                                           bf16* k_smem, bf16* v_smem) {
+  constexpr int kChunks = D / 8;  // 16-byte chunks per row.
+  constexpr int kRowsPerPass = kThreads / kChunks;
+  static_assert(kRows % kRowsPerPass == 0, "tile rows must be a multiple of the rows per pass");
+  const int chunk = threadIdx.x % kChunks;
+  const bool column_ok = chunk * 8 < kv.head_dim;
+  const int block_mask = (1 << kv.block_shift) - 1;
+#pragma unroll
+  for (int i = 0; i < kRows / kRowsPerPass; ++i) {
+    const int row = threadIdx.x / kChunks + i * kRowsPerPass;
+    const int key = tile_start + row;
+    const bool valid = column_ok && key >= first && key <= last;
+    int64_t offset = 0;
+    if (valid) {
+      const int64_t block = __ldg(kv.table + (key >> kv.block_shift));
+      offset = ((block << kv.block_shift) + (key & block_mask)) * kv.slot_stride + chunk * 8;
+    }
+    const int s = row * (D + kRowPad) + chunk * 8;
+    CpAsync16(k_smem + s, kv.k + offset, valid);
+    CpAsync16(v_smem + s, kv.v + offset, valid);
+  }
+}
+
+// Issues cp.async copies of kRows query rows into q_smem ([kRows][D +
+// kRowPad]): row i from src + i * row_stride, rows >= valid_rows and columns
+// past head_dim zero-filled. All kThreads threads call it.
+template <int D, int kRows>
+__device__ __forceinline__ void LoadQueryTile(const bf16* src, int64_t row_stride, int valid_rows,
+                                              int head_dim, bf16* q_smem) {
+  constexpr int kChunks = D / 8;
+  for (int i = threadIdx.x; i < kRows * kChunks; i += kThreads) {
+    const int row = i / kChunks, chunk = i % kChunks;
+    const bool valid = row < valid_rows && chunk * 8 < head_dim;
+    CpAsync16(q_smem + row * (D + kRowPad) + chunk * 8, valid ? src + row * row_stride + chunk * 8 : src,
+              valid);
+  }
+}
+
+// ---- Warp-level tile math --------------------------------------------------
+
+// A fragments of a warp's 16 query rows, kept in registers (kInRegisters) or
+// re-read from shared memory at each use (head dim 256, to save registers).
+template <int D, bool kInRegisters>
+struct QueryFragments;
+
+template <int D>
+struct QueryFragments<D, true> {
+  uint32_t a[D / 16][4];
+  // q_rows: the warp's first query row in shared memory; the load must be complete.
+  __device__ __forceinline__ void Init(const bf16* q_rows) {
+    const int lane = threadIdx.x & 31;
+    const uint32_t base = SmemAddress(q_rows + (lane & 15) * (D + kRowPad) + (lane >> 4) * 8);
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) LdMatrixX4(a[kk], base + kk * 32);
+  }
+  __device__ __forceinline__ void Get(int kk, uint32_t (&out)[4]) const {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) out[i] = a[kk][i];
+  }
+};
+
+template <int D>
+struct QueryFragments<D, false> {
+  uint32_t base;
+  __device__ __forceinline__ void Init(const bf16* q_rows) {
+    const int lane = threadIdx.x & 31;
+    base = SmemAddress(q_rows + (lane & 15) * (D + kRowPad) + (lane >> 4) * 8);
+  }
+  __device__ __forceinline__ void Get(int kk, uint32_t (&out)[4]) const { LdMatrixX4(out, base + kk * 32); }
+};
+
+// s[n] = Q K^T for the warp's 16 query rows and keys key0 + 8n ... key0 + 8n + 7
+// of the tile in k_smem, n < kNt (even).
+template <int D, int kNt, typename Q>
+__device__ __forceinline__ void WarpQueryKey(const Q& q, const bf16* k_smem, int key0, float (&s)[kNt][4]) {
+  static_assert(kNt % 2 == 0, "key n-tiles come in pairs");
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int n = 0; n < kNt; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+  // ldmatrix x4 row addresses: matrices (keys +0..7, k lo), (+0..7, k hi), (+8..15, lo), (+8..15, hi).
+  const uint32_t base =
+      SmemAddress(k_smem + (key0 + (lane >> 4) * 8 + (lane & 7)) * (D + kRowPad) + ((lane >> 3) & 1) * 8);
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t a[4];
+    q.Get(kk, a);
+#pragma unroll
+    for (int pair = 0; pair < kNt / 2; ++pair) {
+      uint32_t b[4];
+      LdMatrixX4(b, base + (pair * 16 * (D + kRowPad) + kk * 16) * 2);
+      Mma16816(s[2 * pair], a, b[0], b[1]);
+      Mma16816(s[2 * pair + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// o += P V for probabilities p (the accumulator layout of WarpQueryKey, kNt
+// n-tiles of keys from key0) and the V tile in v_smem.
+template <int D, int kNt>
+__device__ __forceinline__ void WarpProbValue(const float (&p)[kNt][4], const bf16* v_smem, int key0,
+                                              float (&o)[D / 8][4]) {
+  const int lane = threadIdx.x & 31;
+  // ldmatrix.trans row addresses: matrices (keys +0..7, dims +0..7), (+8..15, +0..7),
+  // (+0..7, +8..15), (+8..15, +8..15).
+  const uint32_t base = SmemAddress(v_smem + (key0 + (lane & 7) + ((lane >> 3) & 1) * 8) * (D + kRowPad) +
+                                    (lane >> 4) * 8);
+#pragma unroll
+  for (int ks = 0; ks < kNt / 2; ++ks) {
+    // The C layout of two key n-tiles is the A layout of one 16-key k-step.
+    const uint32_t a[4] = {PackBf16(p[2 * ks][0], p[2 * ks][1]), PackBf16(p[2 * ks][2], p[2 * ks][3]),
+                           PackBf16(p[2 * ks + 1][0], p[2 * ks + 1][1]),
+                           PackBf16(p[2 * ks + 1][2], p[2 * ks + 1][3])};
+#pragma unroll
+    for (int dp = 0; dp < D / 16; ++dp) {
+      uint32_t b[4];
+      LdMatrixX4Trans(b, base + (ks * 16 * (D + kRowPad) + dp * 16) * 2);
+      Mma16816(o[2 * dp], a, b[0], b[1]);
+      Mma16816(o[2 * dp + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// Online softmax over one more key tile for the thread's two rows (r, r + 8).
+// s: scores in log2 units (scale * log2(e) applied), masked keys -inf; on
+// return the unnormalized probabilities 2^(s - m). m: running row maxima
+// (-inf before any key), l: this thread's share of the running row sums
+// (the quad's shares add up to the row sum), o: accumulators, rescaled.
+template <int kNt, int kOt>
+__device__ __forceinline__ void OnlineSoftmax(float (&s)[kNt][4], float (&m)[2], float (&l)[2],
+                                              float (&o)[kOt][4]) {
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    float tile_max = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < kNt; ++n) tile_max = fmaxf(tile_max, fmaxf(s[n][2 * i], s[n][2 * i + 1]));
+    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+    const float new_max = fmaxf(m[i], tile_max);
+    // A row that has seen only masked keys keeps max -inf; subtract 0 then so
+    // that its probabilities are 2^-inf = 0 rather than NaN.
+    const float reference = new_max == -INFINITY ? 0.0f : new_max;
+    const float rescale = FastExp2(m[i] - reference);
+    m[i] = new_max;
+    float sum = 0.0f;
+#pragma unroll
+    for (int n = 0; n < kNt; ++n) {
+      s[n][2 * i] = FastExp2(s[n][2 * i] - reference);
+      s[n][2 * i + 1] = FastExp2(s[n][2 * i + 1] - reference);
+      sum += s[n][2 * i] + s[n][2 * i + 1];
+    }
+    l[i] = l[i] * rescale + sum;
+#pragma unroll
+    for (int d = 0; d < kOt; ++d) {
+      o[d][2 * i] *= rescale;
+      o[d][2 * i + 1] *= rescale;
+    }
+  }
+}
+
+}  // namespace tern::kernels::attention
+
+#endif  // TERN_KERNELS_ATTENTION_TILES_CUH_
