@@ -48,8 +48,8 @@ constexpr int kReplays = 21;
 std::string Failed(cudaError_t error, const char* what) {
   return error == cudaSuccess ? "" : std::string(what) + ": " + cudaGetErrorString(error);
 }
-#define BENCH_RETURN_IF_CUDA_ERROR(expr)                                      \
-  do {                                                                        \
+#define BENCH_RETURN_IF_CUDA_ERROR(expr)                                               \
+  do {                                                                                 \
     if (std::string message = Failed((expr), #expr); !message.empty()) return message; \
   } while (0)
 
@@ -113,7 +113,8 @@ class AttentionInputs {
     BENCH_RETURN_IF_CUDA_ERROR(cudaGetDevice(&device));
     BENCH_RETURN_IF_CUDA_ERROR(cudaGetDeviceProperties(&prop, device));
     const int64_t rotation_bytes = 4 * int64_t{prop.l2CacheSize};
-    const int sets = static_cast<int>(std::clamp<int64_t>((rotation_bytes + set_bytes - 1) / set_bytes, 1, 64));
+    const int sets =
+        static_cast<int>(std::clamp<int64_t>((rotation_bytes + set_bytes - 1) / set_bytes, 1, 64));
     size_t free_bytes = 0, total_bytes = 0;
     BENCH_RETURN_IF_CUDA_ERROR(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (sets * set_bytes + (int64_t{1} << 30) > static_cast<int64_t>(free_bytes)) {
@@ -132,12 +133,13 @@ class AttentionInputs {
     std::iota(pages.begin(), pages.end(), 0);
     std::shuffle(pages.begin(), pages.end(), rng);
 
-    const size_t workspace_bytes = kernels::PagedAttentionWorkspaceBytes(num_seqs, kHeads, kKvHeads, kHeadDim);
+    const size_t workspace_bytes =
+        kernels::PagedAttentionWorkspaceBytes(num_seqs, kHeads, kKvHeads, kHeadDim);
     void* workspace = nullptr;
     if (workspace_bytes > 0) BENCH_RETURN_IF_CUDA_ERROR(Allocate(&workspace, workspace_bytes));
-    splits_ = workspace_bytes == 0 ? 1
-                                   : static_cast<int>(workspace_bytes /
-                                                      (size_t{4} * num_seqs * kHeads * (kHeadDim + 1)));
+    splits_ = workspace_bytes == 0
+                  ? 1
+                  : static_cast<int>(workspace_bytes / (size_t{4} * num_seqs * kHeads * (kHeadDim + 1)));
 
     for (int set = 0; set < sets; ++set) {
       std::vector<int32_t> tables(int64_t{num_seqs} * max_blocks, -1);

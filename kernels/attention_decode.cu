@@ -66,10 +66,10 @@ __device__ __forceinline__ bool GetDecodeSequence(const PagedAttentionArgs& a, i
 // How a sequence's key tiles are split. Both kernels derive it from the same
 // inputs, so they agree on it without storing it.
 struct Splits {
-  int tile_begin;       // First 64-key tile (holds key `first`).
-  int tile_end;         // One past the tile holding key `last`.
+  int tile_begin;  // First 64-key tile (holds key `first`).
+  int tile_end;    // One past the tile holding key `last`.
   int tiles_per_split;
-  int count;            // Non-empty splits, <= max_splits.
+  int count;  // Non-empty splits, <= max_splits.
 };
 __device__ __forceinline__ Splits GetSplits(int first, int last, int max_splits) {
   Splits s;
@@ -110,7 +110,9 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   const PagedKv kv{a.k_cache + static_cast<int64_t>(kv_head) * a.head_dim,
                    a.v_cache + static_cast<int64_t>(kv_head) * a.head_dim,
                    a.block_tables + static_cast<int64_t>(seq) * a.max_blocks_per_seq,
-                   static_cast<int64_t>(a.num_kv_heads) * a.head_dim, p.block_shift, a.head_dim};
+                   static_cast<int64_t>(a.num_kv_heads) * a.head_dim,
+                   p.block_shift,
+                   a.head_dim};
 
   // Groups: the query tile, then one per K/V tile (empty past the split's end).
   LoadQueryTile<D, kHeadsPerCta>(a.q + sq.token * a.q_stride + static_cast<int64_t>(head0) * a.head_dim,
@@ -168,7 +170,7 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   // Merge the 4 warps' (max, sum, accumulators) row by row.
   CpAsyncWait<0>();
   __syncthreads();
-  float* out_smem = reinterpret_cast<float*>(ring);  // [kWarps][16][kOutRowFloats]
+  float* out_smem = reinterpret_cast<float*>(ring);                       // [kWarps][16][kOutRowFloats]
   float* max_smem = out_smem + kWarps * kHeadsPerCta * kOutRowFloats<D>;  // [kWarps][16]
   float* sum_smem = max_smem + kWarps * kHeadsPerCta;                     // [kWarps][16]
 #pragma unroll
@@ -205,7 +207,8 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) {
       const float weight = FastExp2(max_smem[w * kHeadsPerCta + row] - row_max);
-      const float4 v = *reinterpret_cast<const float4*>(out_smem + (w * kHeadsPerCta + row) * kOutRowFloats<D> + col);
+      const float4 v =
+          *reinterpret_cast<const float4*>(out_smem + (w * kHeadsPerCta + row) * kOutRowFloats<D> + col);
       sum += weight * sum_smem[w * kHeadsPerCta + row];
       acc.x += weight * v.x;
       acc.y += weight * v.y;
@@ -215,10 +218,10 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
     const float inv_sum = 1.0f / sum;
     const int head = head0 + row;
     if (splits.count == 1) {
-      const uint2 packed = make_uint2(PackBf16(acc.x * inv_sum, acc.y * inv_sum),
-                                      PackBf16(acc.z * inv_sum, acc.w * inv_sum));
-      *reinterpret_cast<uint2*>(a.out + sq.token * a.out_stride + static_cast<int64_t>(head) * a.head_dim + col) =
-          packed;
+      const uint2 packed =
+          make_uint2(PackBf16(acc.x * inv_sum, acc.y * inv_sum), PackBf16(acc.z * inv_sum, acc.w * inv_sum));
+      *reinterpret_cast<uint2*>(a.out + sq.token * a.out_stride + static_cast<int64_t>(head) * a.head_dim +
+                                col) = packed;
     } else {
       const int64_t slot = (static_cast<int64_t>(seq) * a.num_heads + head) * p.max_splits + split;
       *reinterpret_cast<float4*>(p.partial_out + slot * a.head_dim + col) =
@@ -231,7 +234,8 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
 // One warp per (sequence, query head): merges the splits' partial rows,
 // weighting each by 2^(lse - max lse). Sequences with one split were written
 // by DecodeKernel and are skipped.
-__global__ void __launch_bounds__(kThreads) CombineSplitsKernel(const PagedAttentionArgs a, const DecodeParams p) {
+__global__ void __launch_bounds__(kThreads)
+    CombineSplitsKernel(const PagedAttentionArgs a, const DecodeParams p) {
   const int64_t item = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) >> 5;
   const int lane = threadIdx.x & 31;
   if (item >= static_cast<int64_t>(a.num_seqs) * a.num_heads) return;
@@ -256,15 +260,16 @@ __global__ void __launch_bounds__(kThreads) CombineSplitsKernel(const PagedAtten
     }
     const uint2 packed = make_uint2(PackBf16(acc.x * inv_total, acc.y * inv_total),
                                     PackBf16(acc.z * inv_total, acc.w * inv_total));
-    *reinterpret_cast<uint2*>(a.out + sq.token * a.out_stride + static_cast<int64_t>(head) * a.head_dim + col) =
-        packed;
+    *reinterpret_cast<uint2*>(a.out + sq.token * a.out_stride + static_cast<int64_t>(head) * a.head_dim +
+                              col) = packed;
   }
 }
 
 template <int D>
 cudaError_t LaunchDecodeFor(const PagedAttentionArgs& a, const DecodeParams& p, cudaStream_t stream) {
   constexpr int kSmem = DecodeSmemBytes<D>();
-  if (const cudaError_t error = PrepareKernel(reinterpret_cast<const void*>(&DecodeKernel<D>), kSmem, nullptr);
+  if (const cudaError_t error =
+          PrepareKernel(reinterpret_cast<const void*>(&DecodeKernel<D>), kSmem, nullptr);
       error != cudaSuccess) {
     return error;
   }
@@ -291,22 +296,33 @@ int CtasPerSmFor() {
 
 int DecodeCtasPerSm(int padded_head_dim) {
   switch (padded_head_dim) {
-    case 16: return CtasPerSmFor<16>();
-    case 32: return CtasPerSmFor<32>();
-    case 64: return CtasPerSmFor<64>();
-    case 128: return CtasPerSmFor<128>();
-    default: return CtasPerSmFor<256>();
+    case 16:
+      return CtasPerSmFor<16>();
+    case 32:
+      return CtasPerSmFor<32>();
+    case 64:
+      return CtasPerSmFor<64>();
+    case 128:
+      return CtasPerSmFor<128>();
+    default:
+      return CtasPerSmFor<256>();
   }
 }
 
 cudaError_t LaunchDecode(const PagedAttentionArgs& args, const DecodeParams& params, cudaStream_t stream) {
   switch (PaddedHeadDim(args.head_dim)) {
-    case 16: return LaunchDecodeFor<16>(args, params, stream);
-    case 32: return LaunchDecodeFor<32>(args, params, stream);
-    case 64: return LaunchDecodeFor<64>(args, params, stream);
-    case 128: return LaunchDecodeFor<128>(args, params, stream);
-    case 256: return LaunchDecodeFor<256>(args, params, stream);
-    default: return cudaErrorInvalidValue;
+    case 16:
+      return LaunchDecodeFor<16>(args, params, stream);
+    case 32:
+      return LaunchDecodeFor<32>(args, params, stream);
+    case 64:
+      return LaunchDecodeFor<64>(args, params, stream);
+    case 128:
+      return LaunchDecodeFor<128>(args, params, stream);
+    case 256:
+      return LaunchDecodeFor<256>(args, params, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

@@ -66,7 +66,9 @@ __global__ void __launch_bounds__(kThreads)
   const PagedKv kv{a.k_cache + static_cast<int64_t>(kv_head) * a.head_dim,
                    a.v_cache + static_cast<int64_t>(kv_head) * a.head_dim,
                    a.block_tables + static_cast<int64_t>(seq) * a.max_blocks_per_seq,
-                   static_cast<int64_t>(a.num_kv_heads) * a.head_dim, block_shift, a.head_dim};
+                   static_cast<int64_t>(a.num_kv_heads) * a.head_dim,
+                   block_shift,
+                   a.head_dim};
 
   // Groups: the query tile, then one per K/V tile (empty past the last).
   LoadQueryTile<D, kQueryRows>(
@@ -155,26 +157,36 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <int D>
-cudaError_t LaunchPrefillFor(const PagedAttentionArgs& a, int block_shift, float scale_log2, cudaStream_t stream) {
+cudaError_t LaunchPrefillFor(const PagedAttentionArgs& a, int block_shift, float scale_log2,
+                             cudaStream_t stream) {
   constexpr int kSmem = PrefillSmemBytes<D>();
-  if (const cudaError_t error = PrepareKernel(reinterpret_cast<const void*>(&PrefillKernel<D>), kSmem, nullptr);
+  if (const cudaError_t error =
+          PrepareKernel(reinterpret_cast<const void*>(&PrefillKernel<D>), kSmem, nullptr);
       error != cudaSuccess) {
     return error;
   }
-  PrefillKernel<D><<<dim3(a.num_heads, a.num_prefill_tiles), kThreads, kSmem, stream>>>(a, block_shift, scale_log2);
+  PrefillKernel<D>
+      <<<dim3(a.num_heads, a.num_prefill_tiles), kThreads, kSmem, stream>>>(a, block_shift, scale_log2);
   return LaunchStatus();
 }
 
 }  // namespace
 
-cudaError_t LaunchPrefill(const PagedAttentionArgs& args, int block_shift, float scale_log2, cudaStream_t stream) {
+cudaError_t LaunchPrefill(const PagedAttentionArgs& args, int block_shift, float scale_log2,
+                          cudaStream_t stream) {
   switch (PaddedHeadDim(args.head_dim)) {
-    case 16: return LaunchPrefillFor<16>(args, block_shift, scale_log2, stream);
-    case 32: return LaunchPrefillFor<32>(args, block_shift, scale_log2, stream);
-    case 64: return LaunchPrefillFor<64>(args, block_shift, scale_log2, stream);
-    case 128: return LaunchPrefillFor<128>(args, block_shift, scale_log2, stream);
-    case 256: return LaunchPrefillFor<256>(args, block_shift, scale_log2, stream);
-    default: return cudaErrorInvalidValue;
+    case 16:
+      return LaunchPrefillFor<16>(args, block_shift, scale_log2, stream);
+    case 32:
+      return LaunchPrefillFor<32>(args, block_shift, scale_log2, stream);
+    case 64:
+      return LaunchPrefillFor<64>(args, block_shift, scale_log2, stream);
+    case 128:
+      return LaunchPrefillFor<128>(args, block_shift, scale_log2, stream);
+    case 256:
+      return LaunchPrefillFor<256>(args, block_shift, scale_log2, stream);
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

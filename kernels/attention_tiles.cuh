@@ -10,12 +10,8 @@
 // (or query), D = the kernel's padded head dim. The 16-byte pad makes the 8
 // rows of every ldmatrix land in distinct banks.
 //
-// Fragments of mma.m16n8k16 (PTX ISA), with r = lane / 4, c = 2 * (lane % 4):
-//   A 16x16 bf16: a0 = (r, c..c+1), a1 = (r+8, c..), a2 = (r, c+8..), a3 = (r+8, c+8..)
-//   B 16x8  bf16: b0 = (k = c..c+1, n = r), b1 = (k = c+8.., n = r)
-//   C 16x8  f32:  c0, c1 = (r, c..c+1), c2, c3 = (r+8, c..c+1)
-// so a thread's accumulators cover rows r and r + 8; the four lanes of a quad
-// share a row.
+// A thread's MMA accumulators cover rows r = lane / 4 and r + 8 (ptx.cuh);
+// the four lanes of a quad share a row.
 #ifndef TERN_KERNELS_ATTENTION_TILES_CUH_
 #define TERN_KERNELS_ATTENTION_TILES_CUH_
 
@@ -25,74 +21,23 @@
 
 #include "kernels/attention_launch.h"
 #include "kernels/device_utils.cuh"
+#include "kernels/ptx.cuh"
 
 namespace tern::kernels::attention {
 
 inline constexpr int kWarps = kThreads / 32;
 inline constexpr int kRowPad = 8;  // bf16 elements.
 
-// ---- PTX wrappers ----------------------------------------------------------
-
-__device__ __forceinline__ uint32_t SmemAddress(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-// 16-byte global -> shared copy; when !valid the destination is zero-filled
-// and nothing is read.
-__device__ __forceinline__ void CpAsync16(void* smem, const void* gmem, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SmemAddress(smem)), "l"(gmem),
-               "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void CpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-// Waits until at most kPending of this thread's committed groups are in flight.
-template <int kPending>
-__device__ __forceinline__ void CpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
-}
-
-__device__ __forceinline__ void LdMatrixX4(uint32_t (&r)[4], uint32_t address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-__device__ __forceinline__ void LdMatrixX4Trans(uint32_t (&r)[4], uint32_t address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
-// d += a * b, bf16 inputs, float32 accumulators.
-__device__ __forceinline__ void Mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// 2^x; 2^-inf = 0.
-__device__ __forceinline__ float FastExp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
-// Two floats as a bf16 pair, `lo` in the low half (the lower column).
-__device__ __forceinline__ uint32_t PackBf16(float lo, float hi) {
-  const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&pair);
-}
-
 // ---- Tile loads ------------------------------------------------------------
 
 // One KV head of one sequence in the paged cache.
 struct PagedKv {
-  const bf16* k;          // k_cache + kv_head * head_dim
-  const bf16* v;          // v_cache + kv_head * head_dim
-  const int32_t* table;   // The sequence's block-table row.
-  int64_t slot_stride;    // Elements between consecutive slots: num_kv_heads * head_dim.
-  int block_shift;        // log2(block_size)
-  int head_dim;           // Real head dim, a multiple of 8, <= D.
+  const bf16* k;         // k_cache + kv_head * head_dim
+  const bf16* v;         // v_cache + kv_head * head_dim
+  const int32_t* table;  // The sequence's block-table row.
+  int64_t slot_stride;   // Elements between consecutive slots: num_kv_heads * head_dim.
+  int block_shift;       // log2(block_size)
+  int head_dim;          // Real head dim, a multiple of 8, <= D.
 };
 
 // Issues cp.async copies of keys [tile_start, tile_start + kRows) into
@@ -206,8 +151,8 @@ __device__ __forceinline__ void WarpProbValue(const float (&p)[kNt][4], const bf
   const int lane = threadIdx.x & 31;
   // ldmatrix.trans row addresses: matrices (keys +0..7, dims +0..7), (+8..15, +0..7),
   // (+0..7, +8..15), (+8..15, +8..15).
-  const uint32_t base = SmemAddress(v_smem + (key0 + (lane & 7) + ((lane >> 3) & 1) * 8) * (D + kRowPad) +
-                                    (lane >> 4) * 8);
+  const uint32_t base =
+      SmemAddress(v_smem + (key0 + (lane & 7) + ((lane >> 3) & 1) * 8) * (D + kRowPad) + (lane >> 4) * 8);
 #pragma unroll
   for (int ks = 0; ks < kNt / 2; ++ks) {
     // The C layout of two key n-tiles is the A layout of one 16-key k-step.

@@ -1,17 +1,16 @@
 // PagedAttention's dispatch: argument checks, the decode split count, the
 // workspace carve-up, and the per-device kernel setup cache.
-#include "kernels/paged_attention.h"
-
 #include <algorithm>
 #include <mutex>
 #include <vector>
 
 #include "kernels/attention_launch.h"
+#include "kernels/paged_attention.h"
 
 namespace tern::kernels {
 namespace {
 
-constexpr int kMaxSplits = 32;      // CombineSplitsKernel holds one split per lane.
+constexpr int kMaxSplits = 32;  // CombineSplitsKernel holds one split per lane.
 constexpr float kLog2e = 1.4426950408889634f;
 
 int SmCount() {
@@ -32,8 +31,7 @@ int DecodeMaxSplits(int num_seqs, int num_heads, int num_kv_heads, int head_dim)
   const int group = num_heads / num_kv_heads;
   const int64_t ctas = int64_t{num_seqs} * num_kv_heads *
                        ((group + attention::kDecodeHeadsPerCta - 1) / attention::kDecodeHeadsPerCta);
-  const int64_t slots =
-      int64_t{SmCount()} * attention::DecodeCtasPerSm(attention::PaddedHeadDim(head_dim));
+  const int64_t slots = int64_t{SmCount()} * attention::DecodeCtasPerSm(attention::PaddedHeadDim(head_dim));
   return static_cast<int>(std::clamp<int64_t>((slots + ctas / 2) / ctas, 1, kMaxSplits));
 }
 
@@ -41,11 +39,10 @@ bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 bool ArgsValid(const PagedAttentionArgs& a) {
   return a.head_dim > 0 && a.head_dim % 8 == 0 && a.head_dim <= 256 && a.num_kv_heads > 0 &&
-         a.num_heads % a.num_kv_heads == 0 && a.block_size > 0 &&
-         (a.block_size & (a.block_size - 1)) == 0 && Aligned16(a.q) && Aligned16(a.out) &&
-         Aligned16(a.k_cache) && Aligned16(a.v_cache) && a.q_stride % 8 == 0 && a.out_stride % 8 == 0 &&
-         a.num_seqs <= 65535 && a.num_prefill_tiles <= 65535 &&
-         (a.num_prefill_tiles == 0 || a.prefill_tiles != nullptr);
+         a.num_heads % a.num_kv_heads == 0 && a.block_size > 0 && (a.block_size & (a.block_size - 1)) == 0 &&
+         Aligned16(a.q) && Aligned16(a.out) && Aligned16(a.k_cache) && Aligned16(a.v_cache) &&
+         a.q_stride % 8 == 0 && a.out_stride % 8 == 0 && a.num_seqs <= 65535 &&
+         a.num_prefill_tiles <= 65535 && (a.num_prefill_tiles == 0 || a.prefill_tiles != nullptr);
 }
 
 }  // namespace

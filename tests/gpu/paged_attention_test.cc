@@ -6,6 +6,8 @@
 // slots no sequence may read (the holes, and the tail of each sequence's last
 // block) hold NaN, and the output starts as NaN (0xffff), so a read of a wrong
 // slot or an unwritten output shows as a non-finite value.
+#include "kernels/paged_attention.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -18,7 +20,6 @@
 #include "engine_svc/executor/cpu_backend.h"
 #include "engine_svc/executor/cuda/cuda_backend.h"
 #include "gtest/gtest.h"
-#include "kernels/paged_attention.h"
 
 namespace tern {
 namespace {
@@ -93,7 +94,8 @@ class PagedAttentionTest : public ::testing::Test {
     OwnedTensor t = *gpu_->Allocate(DType::kBFloat16, shape);
     std::vector<uint16_t> bits(values.size());
     for (size_t i = 0; i < values.size(); ++i) bits[i] = FloatToBFloat16(values[i]);
-    EXPECT_EQ(cudaMemcpy(t.tensor().data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(t.tensor().data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice),
+              cudaSuccess);
     owned_.push_back(std::move(t));
     return owned_.back().tensor();
   }
@@ -140,7 +142,8 @@ class PagedAttentionTest : public ::testing::Test {
         blocks.push_back(free_ids.back());
         free_ids.pop_back();
       }
-      for (int64_t pos = 0; pos < s.cached + s.fresh; ++pos) readable[blocks[pos / bs] * bs + pos % bs] = true;
+      for (int64_t pos = 0; pos < s.cached + s.fresh; ++pos)
+        readable[blocks[pos / bs] * bs + pos % bs] = true;
       p.ref_rows.push_back(p.ref_batch.num_tokens());
       p.gpu_rows.push_back(p.gpu_batch.num_tokens());
       p.row_counts.push_back(s.fresh);
@@ -167,10 +170,11 @@ class PagedAttentionTest : public ::testing::Test {
     p.ref.assign(ref_tokens * c.heads * c.head_dim, 0.0f);
     if (ref_tokens > 0) {
       BatchTensors cpu_batch = *cpu_.UploadBatch(p.ref_batch);
-      cpu_.PagedAttention(Tensor(p.q_ref.data(), DType::kFloat32, {ref_tokens, width_q}), shape, cpu_batch,
-                          Tensor(p.k_cache.data(), DType::kFloat32, {p.num_blocks, bs, c.kv_heads, c.head_dim}),
-                          Tensor(p.v_cache.data(), DType::kFloat32, {p.num_blocks, bs, c.kv_heads, c.head_dim}),
-                          Scale(c), c.window, Tensor(p.ref.data(), DType::kFloat32, {ref_tokens, c.heads * c.head_dim}));
+      cpu_.PagedAttention(
+          Tensor(p.q_ref.data(), DType::kFloat32, {ref_tokens, width_q}), shape, cpu_batch,
+          Tensor(p.k_cache.data(), DType::kFloat32, {p.num_blocks, bs, c.kv_heads, c.head_dim}),
+          Tensor(p.v_cache.data(), DType::kFloat32, {p.num_blocks, bs, c.kv_heads, c.head_dim}), Scale(c),
+          c.window, Tensor(p.ref.data(), DType::kFloat32, {ref_tokens, c.heads * c.head_dim}));
     }
     return p;
   }
@@ -197,6 +201,8 @@ class PagedAttentionTest : public ::testing::Test {
     Tensor k = Device(p.k_cache, cache_shape);
     Tensor v = Device(p.v_cache, cache_shape);
     Tensor out = Poisoned({tokens, c.heads * c.head_dim});
+    // The copies above ran on the legacy stream; the backend's stream does not wait for it.
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     BatchTensors batch = *gpu_->UploadBatch(p.gpu_batch);
     gpu_->PagedAttention(q, shape, batch, k, v, Scale(c), c.window, out);
     const absl::Status status = gpu_->Synchronize();
@@ -218,8 +224,8 @@ class PagedAttentionTest : public ::testing::Test {
       const double error = RelativeError(got.data(), p.ref.data() + int64_t{p.ref_rows[i]} * row, n);
       if (!(error < 1e-2) && reported++ < 5) {
         const TestSeq& s = RealSeq(c, i);
-        ADD_FAILURE() << c.Describe() << ": sequence " << i << " (cached " << s.cached << ", fresh " << s.fresh
-                      << ") has relative error " << error;
+        ADD_FAILURE() << c.Describe() << ": sequence " << i << " (cached " << s.cached << ", fresh "
+                      << s.fresh << ") has relative error " << error;
       }
     }
     for (int32_t r : p.padding_rows) {
@@ -389,6 +395,7 @@ TEST_F(PagedAttentionTest, CapturedDecodeGraphReplaysForNewLengths) {
   Tensor v = Device(pa.v_cache, cache_shape);
   Tensor out = Poisoned({3, a.heads * a.head_dim});
 
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   BatchTensors batch = *gpu_->UploadBatch(pa.gpu_batch);
   gpu_->PagedAttention(q, shape, batch, k, v, Scale(a), 0, out);  // Eager: sets up kernels and workspace.
   Compare(a, pa, Bits(out));
@@ -414,6 +421,7 @@ TEST_F(PagedAttentionTest, CapturedDecodeGraphReplaysForNewLengths) {
     ASSERT_EQ(cudaMemcpy(tensor.data(), bits.data(), bits.size() * 2, cudaMemcpyHostToDevice), cudaSuccess);
   }
   ASSERT_EQ(cudaMemset(out.data(), 0xff, out.numel() * 2), cudaSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   ASSERT_EQ(cudaGraphLaunch(exec, gpu_->stream()), cudaSuccess);
   Compare(b, pb, Bits(out));
   cudaGraphExecDestroy(exec);

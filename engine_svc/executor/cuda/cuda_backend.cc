@@ -305,8 +305,9 @@ void CudaBackend::PagedAttention(const Tensor& qkv, const AttentionShape& shape,
   args.num_decode_seqs = batch.num_decode_seqs;
   args.out = Bf16(out);
   args.out_stride = out.row_stride();
-  const absl::Status status = EnsureAttentionWorkspace(static_cast<int64_t>(kernels::PagedAttentionWorkspaceBytes(
-      args.num_seqs, args.num_heads, args.num_kv_heads, args.head_dim)));
+  const size_t workspace_bytes = kernels::PagedAttentionWorkspaceBytes(args.num_seqs, args.num_heads,
+                                                                       args.num_kv_heads, args.head_dim);
+  const absl::Status status = EnsureAttentionWorkspace(static_cast<int64_t>(workspace_bytes));
   if (!status.ok()) {
     if (first_error_.ok()) first_error_ = status;
     return;
@@ -318,12 +319,14 @@ void CudaBackend::PagedAttention(const Tensor& qkv, const AttentionShape& shape,
 
 absl::Status CudaBackend::EnsureAttentionWorkspace(int64_t bytes) {
   if (bytes <= attention_workspace_bytes_) return absl::OkStatus();
+  // Grows geometrically: the size follows the batch's sequence count.
+  const int64_t capacity = RoundUp(std::max(bytes, 2 * attention_workspace_bytes_), 1 << 16);
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_), "synchronize");
   if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
   attention_workspace_ = nullptr;
   attention_workspace_bytes_ = 0;
-  TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&attention_workspace_, bytes), "attention workspace");
-  attention_workspace_bytes_ = bytes;
+  TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&attention_workspace_, capacity), "attention workspace");
+  attention_workspace_bytes_ = capacity;
   return absl::OkStatus();
 }
 
