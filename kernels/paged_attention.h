@@ -58,7 +58,8 @@ struct PagedAttentionArgs {
   int num_tokens = 0;
   float scale = 1.0f;
   int sliding_window = 0;  // 0: none.
-  // From PlanPagedAttention. num_decode_seqs == 0 skips the decode kernels.
+  // From PlanPagedAttention. num_decode_seqs == 0 skips the decode kernels;
+  // any positive value launches them over all num_seqs sequences.
   const int32_t* prefill_tiles = nullptr;
   int num_prefill_tiles = 0;
   int num_decode_seqs = 0;
@@ -69,8 +70,11 @@ struct PagedAttentionArgs {
 };
 
 // Scratch PagedAttention needs for a batch of num_seqs sequences with this
-// head shape (partial results of decode splits; 0 when no split is used). It
-// grows with num_seqs only up to a bound set by the device's SM count.
+// head shape on the current device: partial results of decode splits, 0 when
+// no sequence is split (many sequences). Bounded for any num_seqs by about
+// (SMs x resident decode CTAs per SM) x 16 heads x (head_dim + 1) x 4 bytes,
+// a few MB; it depends on num_seqs, not on lengths, so a buffer sized once
+// for a batch size serves every later batch of that size.
 size_t PagedAttentionWorkspaceBytes(int num_seqs, int num_heads, int num_kv_heads, int head_dim);
 
 // REQUIRES: head_dim a multiple of 8 and at most 256; num_heads a multiple
