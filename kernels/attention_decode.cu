@@ -130,9 +130,9 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   __syncthreads();
 
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  QueryFragments<D, (D <= 128)> q;
-  q.Init(q_smem);
-  float o[D / 8][4] = {};
+  QueryFragments<D, (D <= 128)> q[1];
+  q[0].Init(q_smem);
+  float o[1][D / 8][4] = {};
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
   const int key0 = warp * 16;  // The warp's keys within each tile.
 
@@ -148,23 +148,23 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
     CpAsyncCommit();
 
     const int st = (tile - tile_begin) % kStages;
-    float s[2][4];
-    WarpQueryKey<D, 2>(q, ring + 2 * st * kTileElems, key0, s);
+    float s[1][2][4];
+    WarpQueryKey<D, 1, 2>(q, ring + 2 * st * kTileElems, key0, s);
     const int tile_start = tile * kKeyTile;
     const bool edge = tile_start < sq.first || tile_start + kKeyTile - 1 > sq.last;
 #pragma unroll
     for (int n = 0; n < 2; ++n) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        s[n][j] *= p.scale_log2;
+        s[0][n][j] *= p.scale_log2;
         if (edge) {
           const int key = tile_start + key0 + n * 8 + (lane & 3) * 2 + (j & 1);
-          if (key < sq.first || key > sq.last) s[n][j] = -INFINITY;
+          if (key < sq.first || key > sq.last) s[0][n][j] = -INFINITY;
         }
       }
     }
-    OnlineSoftmax(s, m, l, o);
-    WarpProbValue<D, 2>(s, ring + (2 * st + 1) * kTileElems, key0, o);
+    OnlineSoftmax(s[0], m, l, o[0]);
+    WarpProbValue<D, 1, 2>(s, ring + (2 * st + 1) * kTileElems, key0, o);
   }
 
   // Merge the 4 warps' (max, sum, accumulators) row by row.
@@ -182,9 +182,10 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   float* warp_out = out_smem + warp * kHeadsPerCta * kOutRowFloats<D>;
 #pragma unroll
   for (int d = 0; d < D / 8; ++d) {
-    *reinterpret_cast<float2*>(warp_out + r * kOutRowFloats<D> + d * 8 + c) = make_float2(o[d][0], o[d][1]);
+    *reinterpret_cast<float2*>(warp_out + r * kOutRowFloats<D> + d * 8 + c) =
+        make_float2(o[0][d][0], o[0][d][1]);
     *reinterpret_cast<float2*>(warp_out + (r + 8) * kOutRowFloats<D> + d * 8 + c) =
-        make_float2(o[d][2], o[d][3]);
+        make_float2(o[0][d][2], o[0][d][3]);
   }
   if ((lane & 3) == 0) {
     max_smem[warp * kHeadsPerCta + r] = m[0];

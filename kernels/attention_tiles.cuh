@@ -118,36 +118,46 @@ struct QueryFragments<D, false> {
   __device__ __forceinline__ void Get(int kk, uint32_t (&out)[4]) const { LdMatrixX4(out, base + kk * 32); }
 };
 
-// s[n] = Q K^T for the warp's 16 query rows and keys key0 + 8n ... key0 + 8n + 7
-// of the tile in k_smem, n < kNt (even).
-template <int D, int kNt, typename Q>
-__device__ __forceinline__ void WarpQueryKey(const Q& q, const bf16* k_smem, int key0, float (&s)[kNt][4]) {
+// s[mt][n] = Q K^T for the warp's query m-tile mt (16 rows, fragments q[mt])
+// and keys key0 + 8n ... key0 + 8n + 7 of the tile in k_smem, n < kNt (even).
+// Each K fragment is loaded once and used for all kMt m-tiles.
+template <int D, int kMt, int kNt, typename Q>
+__device__ __forceinline__ void WarpQueryKey(const Q (&q)[kMt], const bf16* k_smem, int key0,
+                                             float (&s)[kMt][kNt][4]) {
   static_assert(kNt % 2 == 0, "key n-tiles come in pairs");
   const int lane = threadIdx.x & 31;
 #pragma unroll
-  for (int n = 0; n < kNt; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+  for (int mt = 0; mt < kMt; ++mt) {
+#pragma unroll
+    for (int n = 0; n < kNt; ++n) s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+  }
   // ldmatrix x4 row addresses: matrices (keys +0..7, k lo), (+0..7, k hi), (+8..15, lo), (+8..15, hi).
   const uint32_t base =
       SmemAddress(k_smem + (key0 + (lane >> 4) * 8 + (lane & 7)) * (D + kRowPad) + ((lane >> 3) & 1) * 8);
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
-    uint32_t a[4];
-    q.Get(kk, a);
+    uint32_t a[kMt][4];
+#pragma unroll
+    for (int mt = 0; mt < kMt; ++mt) q[mt].Get(kk, a[mt]);
 #pragma unroll
     for (int pair = 0; pair < kNt / 2; ++pair) {
       uint32_t b[4];
       LdMatrixX4(b, base + (pair * 16 * (D + kRowPad) + kk * 16) * 2);
-      Mma16816(s[2 * pair], a, b[0], b[1]);
-      Mma16816(s[2 * pair + 1], a, b[2], b[3]);
+#pragma unroll
+      for (int mt = 0; mt < kMt; ++mt) {
+        Mma16816(s[mt][2 * pair], a[mt], b[0], b[1]);
+        Mma16816(s[mt][2 * pair + 1], a[mt], b[2], b[3]);
+      }
     }
   }
 }
 
-// o += P V for probabilities p (the accumulator layout of WarpQueryKey, kNt
-// n-tiles of keys from key0) and the V tile in v_smem.
-template <int D, int kNt>
-__device__ __forceinline__ void WarpProbValue(const float (&p)[kNt][4], const bf16* v_smem, int key0,
-                                              float (&o)[D / 8][4]) {
+// o[mt] += P V for probabilities p[mt] (the accumulator layout of
+// WarpQueryKey, kNt n-tiles of keys from key0) and the V tile in v_smem. Each
+// V fragment is loaded once and used for all kMt m-tiles.
+template <int D, int kMt, int kNt>
+__device__ __forceinline__ void WarpProbValue(const float (&p)[kMt][kNt][4], const bf16* v_smem, int key0,
+                                              float (&o)[kMt][D / 8][4]) {
   const int lane = threadIdx.x & 31;
   // ldmatrix.trans row addresses: matrices (keys +0..7, dims +0..7), (+8..15, +0..7),
   // (+0..7, +8..15), (+8..15, +8..15).
@@ -156,15 +166,23 @@ __device__ __forceinline__ void WarpProbValue(const float (&p)[kNt][4], const bf
 #pragma unroll
   for (int ks = 0; ks < kNt / 2; ++ks) {
     // The C layout of two key n-tiles is the A layout of one 16-key k-step.
-    const uint32_t a[4] = {PackBf16(p[2 * ks][0], p[2 * ks][1]), PackBf16(p[2 * ks][2], p[2 * ks][3]),
-                           PackBf16(p[2 * ks + 1][0], p[2 * ks + 1][1]),
-                           PackBf16(p[2 * ks + 1][2], p[2 * ks + 1][3])};
+    uint32_t a[kMt][4];
+#pragma unroll
+    for (int mt = 0; mt < kMt; ++mt) {
+      a[mt][0] = PackBf16(p[mt][2 * ks][0], p[mt][2 * ks][1]);
+      a[mt][1] = PackBf16(p[mt][2 * ks][2], p[mt][2 * ks][3]);
+      a[mt][2] = PackBf16(p[mt][2 * ks + 1][0], p[mt][2 * ks + 1][1]);
+      a[mt][3] = PackBf16(p[mt][2 * ks + 1][2], p[mt][2 * ks + 1][3]);
+    }
 #pragma unroll
     for (int dp = 0; dp < D / 16; ++dp) {
       uint32_t b[4];
       LdMatrixX4Trans(b, base + (ks * 16 * (D + kRowPad) + dp * 16) * 2);
-      Mma16816(o[2 * dp], a, b[0], b[1]);
-      Mma16816(o[2 * dp + 1], a, b[2], b[3]);
+#pragma unroll
+      for (int mt = 0; mt < kMt; ++mt) {
+        Mma16816(o[mt][2 * dp], a[mt], b[0], b[1]);
+        Mma16816(o[mt][2 * dp + 1], a[mt], b[2], b[3]);
+      }
     }
   }
 }

@@ -42,7 +42,7 @@ bool ArgsValid(const PagedAttentionArgs& a) {
          a.num_heads % a.num_kv_heads == 0 && a.block_size > 0 && (a.block_size & (a.block_size - 1)) == 0 &&
          Aligned16(a.q) && Aligned16(a.out) && Aligned16(a.k_cache) && Aligned16(a.v_cache) &&
          a.q_stride % 8 == 0 && a.out_stride % 8 == 0 && a.num_seqs <= 65535 &&
-         a.num_prefill_tiles <= 65535 && (a.num_prefill_tiles == 0 || a.prefill_tiles != nullptr);
+         a.num_prefill_tiles <= 32767 && (a.num_prefill_tiles == 0 || a.prefill_tiles != nullptr);
 }
 
 }  // namespace

@@ -39,7 +39,7 @@
 namespace tern::kernels {
 
 // Query rows of one prefill work item.
-inline constexpr int kPrefillQueryTile = 64;
+inline constexpr int kPrefillQueryTile = 128;
 
 struct PagedAttentionArgs {
   const __nv_bfloat16* q = nullptr;

@@ -301,7 +301,7 @@ TEST_F(PagedAttentionTest, DecodeBatchesOfOneToTwoHundredFiftySixSequencesMatchT
 TEST_F(PagedAttentionTest, PrefillOnlyBatchesMatchTheCpu) {
   for (int64_t head_dim : {64, 128}) {
     for (int64_t group : {1, 4, 8}) {
-      Check({.seqs = {{0, 2}, {0, 63}, {0, 64}, {0, 65}, {0, 200}, {0, 1030}},
+      Check({.seqs = {{0, 2}, {0, 63}, {0, 64}, {0, 65}, {0, 127}, {0, 128}, {0, 129}, {0, 200}, {0, 1030}},
              .heads = 2 * group,
              .kv_heads = 2,
              .head_dim = head_dim});
@@ -336,6 +336,10 @@ TEST_F(PagedAttentionTest, SmallLargeAndUnevenHeadDimsMatchTheCpu) {
     Check({.seqs = seqs, .heads = 4, .kv_heads = 2, .head_dim = head_dim});
   }
   Check({.seqs = Mixed(), .heads = 16, .kv_heads = 2, .head_dim = 256, .window = 300});
+  Check({.seqs = {{0, 64}, {0, 65}, {0, 128}, {0, 129}, {700, 300}},
+         .heads = 4,
+         .kv_heads = 1,
+         .head_dim = 256});
 }
 
 TEST_F(PagedAttentionTest, BlockSizesFromOneToOneHundredTwentyEightMatchTheCpu) {
