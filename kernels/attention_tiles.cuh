@@ -1,10 +1,11 @@
 // Building blocks of the paged attention kernels (attention_decode.cu,
 // attention_prefill.cu): asynchronous gathers of query and K/V tiles into
 // shared memory, bf16 tensor-core fragments (ldmatrix + mma.sync m16n8k16),
-// and the online-softmax update of one warp's 16 query rows.
+// and the online-softmax update of a 16-row m-tile.
 //
 // Every kernel runs kThreads (attention_launch.h) = 4 warps; each warp owns
-// 16 rows of the M dimension (query heads in decode, query tokens in prefill).
+// kMt m-tiles of 16 rows of the M dimension (query heads in decode, query
+// tokens in prefill).
 //
 // Shared-memory tiles are row-major [rows][D + kRowPad] bf16: one row per key
 // (or query), D = the kernel's padded head dim. The 16-byte pad makes the 8
@@ -87,8 +88,8 @@ __device__ __forceinline__ void LoadQueryTile(const bf16* src, int64_t row_strid
 
 // ---- Warp-level tile math --------------------------------------------------
 
-// A fragments of a warp's 16 query rows, kept in registers (kInRegisters) or
-// re-read from shared memory at each use (head dim 256, to save registers).
+// A fragments of one m-tile (16 query rows), kept in registers (kInRegisters) or
+// re-read from shared memory at each use (to save registers where they are short).
 template <int D, bool kInRegisters>
 struct QueryFragments;
 
