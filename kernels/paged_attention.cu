@@ -1,97 +1,118 @@
-#include "kernels/cuda_check.h"
-#include "kernels/device_utils.cuh"
+// PagedAttention's dispatch: argument checks, the decode split count, the
+// workspace carve-up, and the per-device kernel setup cache.
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "kernels/attention_launch.h"
 #include "kernels/paged_attention.h"
 
 namespace tern::kernels {
 namespace {
 
-constexpr int kThreads = 128;
-constexpr int kChunk = 512;  // Keys scored per pass; softmax is online across passes.
-constexpr int kMaxHeadDim = 256;
+constexpr int kMaxSplits = 32;  // CombineSplitsKernel holds one split per lane.
+constexpr float kLog2e = 1.4426950408889634f;
 
-// One block per (token, query head). Keys are processed in chunks: scores of
-// a chunk go to shared memory, then each thread accumulates the value
-// dimensions it owns with an online-softmax rescale between chunks.
-__global__ void PagedAttentionKernel(PagedAttentionArgs a) {
-  __shared__ float q[kMaxHeadDim];
-  __shared__ float scores[kChunk];
-  __shared__ float scratch[32];
-  const int t = blockIdx.x, h = blockIdx.y;
-  const int d = a.head_dim;
-  const int kv_head = h / (a.num_heads / a.num_kv_heads);
-  const int seq = a.token_to_seq[t];
-  const int position = a.positions[t];
-  const int first = a.sliding_window > 0 ? max(0, position - a.sliding_window + 1) : 0;
-  const int32_t* table = a.block_tables + static_cast<int64_t>(seq) * a.max_blocks_per_seq;
-  const int64_t slot_width = static_cast<int64_t>(a.num_kv_heads) * d;
-
-  for (int i = threadIdx.x; i < d; i += blockDim.x) q[i] = ToFloat(a.q[t * a.q_stride + h * d + i]);
-  __syncthreads();
-
-  float running_max = -INFINITY, running_sum = 0.0f;
-  float acc[kMaxHeadDim / kThreads] = {};  // Dimensions threadIdx.x + i * kThreads.
-  for (int chunk_start = first; chunk_start <= position; chunk_start += kChunk) {
-    const int chunk = min(kChunk, position + 1 - chunk_start);
-    float local_max = -INFINITY;
-    for (int j = threadIdx.x; j < chunk; j += blockDim.x) {
-      const int p = chunk_start + j;
-      const int64_t slot = static_cast<int64_t>(table[p / a.block_size]) * a.block_size + p % a.block_size;
-      const bf16* key = a.k_cache + slot * slot_width + static_cast<int64_t>(kv_head) * d;
-      float dot = 0.0f;
-      for (int i = 0; i < d; i += 2) {
-        const __nv_bfloat162 pair = *reinterpret_cast<const __nv_bfloat162*>(key + i);
-        dot += q[i] * __low2float(pair) + q[i + 1] * __high2float(pair);
-      }
-      scores[j] = dot * a.scale;
-      local_max = fmaxf(local_max, scores[j]);
-    }
-    // Block max of this chunk.
-    local_max = WarpMax(local_max);
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = local_max;
-    __syncthreads();
-    float chunk_max = -INFINITY;
-    for (int w = 0; w < kThreads / 32; ++w) chunk_max = fmaxf(chunk_max, scratch[w]);
-    const float new_max = fmaxf(running_max, chunk_max);
-    const float rescale = __expf(running_max - new_max);
-    float local_sum = 0.0f;
-    for (int j = threadIdx.x; j < chunk; j += blockDim.x) {
-      scores[j] = __expf(scores[j] - new_max);
-      local_sum += scores[j];
-    }
-    const float chunk_sum = BlockSum(local_sum, scratch);
-    running_sum = running_sum * rescale + chunk_sum;
-    running_max = new_max;
-    __syncthreads();
-#pragma unroll
-    for (int r = 0; r < kMaxHeadDim / kThreads; ++r) {
-      const int i = threadIdx.x + r * kThreads;
-      if (i >= d) break;
-      float sum = acc[r] * rescale;
-      for (int j = 0; j < chunk; ++j) {
-        const int p = chunk_start + j;
-        const int64_t slot = static_cast<int64_t>(table[p / a.block_size]) * a.block_size + p % a.block_size;
-        sum += scores[j] * ToFloat(a.v_cache[slot * slot_width + static_cast<int64_t>(kv_head) * d + i]);
-      }
-      acc[r] = sum;
-    }
-    __syncthreads();
+int SmCount() {
+  int device = 0, count = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+    return 1;
   }
-  const float inv_sum = 1.0f / running_sum;
-#pragma unroll
-  for (int r = 0; r < kMaxHeadDim / kThreads; ++r) {
-    const int i = threadIdx.x + r * kThreads;
-    if (i < d) a.out[t * a.out_stride + h * d + i] = __float2bfloat16_rn(acc[r] * inv_sum);
-  }
+  return std::max(count, 1);
+}
+
+// Splits per decode sequence: enough that num_seqs x kv heads x splits CTAs
+// make about one full wave of resident decode CTAs, so that equal-length
+// sequences finish together; a sequence with few key tiles uses fewer
+// (attention_decode.cu). Depends only on the batch's sequence count, the
+// head shape and the device, so the decode launch can be graph-captured.
+int DecodeMaxSplits(int num_seqs, int num_heads, int num_kv_heads, int head_dim) {
+  const int group = num_heads / num_kv_heads;
+  const int64_t ctas = int64_t{num_seqs} * num_kv_heads *
+                       ((group + attention::kDecodeHeadsPerCta - 1) / attention::kDecodeHeadsPerCta);
+  const int64_t slots = int64_t{SmCount()} * attention::DecodeCtasPerSm(attention::PaddedHeadDim(head_dim));
+  return static_cast<int>(std::clamp<int64_t>((slots + ctas / 2) / ctas, 1, kMaxSplits));
+}
+
+bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+bool ArgsValid(const PagedAttentionArgs& a) {
+  return a.head_dim > 0 && a.head_dim % 8 == 0 && a.head_dim <= 256 && a.num_kv_heads > 0 &&
+         a.num_heads % a.num_kv_heads == 0 && a.block_size > 0 && (a.block_size & (a.block_size - 1)) == 0 &&
+         Aligned16(a.q) && Aligned16(a.out) && Aligned16(a.k_cache) && Aligned16(a.v_cache) &&
+         a.q_stride % 8 == 0 && a.out_stride % 8 == 0 && a.num_seqs <= 65535 &&
+         a.num_prefill_tiles <= 32767 && (a.num_prefill_tiles == 0 || a.prefill_tiles != nullptr);
 }
 
 }  // namespace
 
+namespace attention {
+
+cudaError_t PrepareKernel(const void* kernel, int smem_bytes, int* ctas_per_sm) {
+  struct Setup {
+    const void* kernel;
+    int device;
+    cudaError_t error;
+    int ctas_per_sm;
+  };
+  static std::mutex mutex;
+  static std::vector<Setup>* done = new std::vector<Setup>();
+  int device = 0;
+  if (const cudaError_t error = cudaGetDevice(&device); error != cudaSuccess) return error;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = std::find_if(done->begin(), done->end(),
+                         [&](const Setup& s) { return s.kernel == kernel && s.device == device; });
+  if (it == done->end()) {
+    Setup s{kernel, device, cudaSuccess, 0};
+    s.error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
+    if (s.error == cudaSuccess) {
+      s.error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&s.ctas_per_sm, kernel, kThreads, smem_bytes);
+    }
+    it = done->insert(done->end(), s);
+  }
+  if (ctas_per_sm != nullptr) *ctas_per_sm = it->ctas_per_sm;
+  return it->error;
+}
+
+}  // namespace attention
+
+size_t PagedAttentionWorkspaceBytes(int num_seqs, int num_heads, int num_kv_heads, int head_dim) {
+  if (num_seqs <= 0 || num_kv_heads <= 0 || num_heads % num_kv_heads != 0 || head_dim <= 0) return 0;
+  const int splits = DecodeMaxSplits(num_seqs, num_heads, num_kv_heads, head_dim);
+  if (splits == 1) return 0;
+  return static_cast<size_t>(num_seqs) * num_heads * splits * (head_dim + 1) * sizeof(float);
+}
+
 cudaError_t PagedAttention(const PagedAttentionArgs& args, cudaStream_t stream) {
-  if (args.num_tokens == 0) return cudaSuccess;
-  if (args.head_dim > kMaxHeadDim || args.head_dim % 2 != 0) return cudaErrorInvalidValue;
-  PagedAttentionKernel<<<dim3(args.num_tokens, args.num_heads), kThreads, 0, stream>>>(args);
-  return LaunchStatus();
+  if (args.num_tokens <= 0 || args.num_seqs <= 0) return cudaSuccess;
+  if (!ArgsValid(args)) return cudaErrorInvalidValue;
+  int block_shift = 0;
+  while ((1 << block_shift) < args.block_size) ++block_shift;
+  const float scale_log2 = args.scale * kLog2e;
+
+  if (args.num_decode_seqs > 0) {
+    attention::DecodeParams params;
+    params.max_splits = DecodeMaxSplits(args.num_seqs, args.num_heads, args.num_kv_heads, args.head_dim);
+    params.block_shift = block_shift;
+    params.scale_log2 = scale_log2;
+    if (params.max_splits > 1) {
+      const size_t out_floats =
+          static_cast<size_t>(args.num_seqs) * args.num_heads * params.max_splits * args.head_dim;
+      const size_t needed =
+          PagedAttentionWorkspaceBytes(args.num_seqs, args.num_heads, args.num_kv_heads, args.head_dim);
+      if (args.workspace == nullptr || args.workspace_bytes < needed || !Aligned16(args.workspace)) {
+        return cudaErrorInvalidValue;
+      }
+      params.partial_out = static_cast<float*>(args.workspace);
+      params.partial_lse = params.partial_out + out_floats;
+    }
+    if (const cudaError_t error = attention::LaunchDecode(args, params, stream); error != cudaSuccess) {
+      return error;
+    }
+  }
+  if (args.num_prefill_tiles > 0) return attention::LaunchPrefill(args, block_shift, scale_log2, stream);
+  return cudaSuccess;
 }
 
 }  // namespace tern::kernels

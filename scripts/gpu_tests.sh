@@ -8,14 +8,16 @@ export TERN_TEST_DATA_DIR="$PWD/tests/data" TERN_TEST_BIN_DIR="$PWD/.devbundle/b
 out=${OUT:-/tmp}
 status=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-for t in cuda_backend_test cuda_generate_test; do
+for t in cuda_backend_test cuda_attention_test cuda_generate_test; do
   echo "== $t"
   "$t" --gtest_brief=1 > "$out/$t.log" 2>&1 || status=1
   tail -n 25 "$out/$t.log"
 done
 if command -v compute-sanitizer >/dev/null; then
-  echo "== compute-sanitizer cuda_backend_test"
-  compute-sanitizer --error-exitcode 3 cuda_backend_test --gtest_brief=1 > "$out/sanitizer.log" 2>&1 || status=1
-  tail -n 8 "$out/sanitizer.log"
+  for t in cuda_backend_test cuda_attention_test; do
+    echo "== compute-sanitizer $t"
+    compute-sanitizer --error-exitcode 3 "$t" --gtest_brief=1 > "$out/sanitizer_$t.log" 2>&1 || status=1
+    tail -n 8 "$out/sanitizer_$t.log"
+  done
 fi
 exit $status

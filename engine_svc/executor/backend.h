@@ -50,6 +50,11 @@ struct BatchTensors {
   Tensor block_tables;    // [num_seqs, max_blocks_per_seq]
   Tensor logits_indices;  // [num_logits]
   Tensor token_to_seq;    // [num_tokens] sequence of each token row
+  // The CUDA backend's attention plan (empty elsewhere): prefill work tiles,
+  // [num_prefill_tiles, 2] (kernels/paged_attention_plan.h), and the number
+  // of sequences that decode one token.
+  Tensor prefill_tiles;
+  int32_t num_decode_seqs = 0;
   int32_t num_tokens = 0;
   int32_t num_seqs = 0;
   int32_t num_logits = 0;

@@ -1,5 +1,6 @@
 // Every CudaBackend op against CpuBackend on random inputs, the inputs rounded
-// to bf16 first so both compute on identical values. Needs a GPU (label gpu).
+// to bf16 first so both compute on identical values (PagedAttention has its
+// own suite: paged_attention_test.cc). Needs a GPU (label gpu).
 #include "engine_svc/executor/cuda/cuda_backend.h"
 
 #include <cmath>
@@ -130,57 +131,6 @@ TEST_F(CudaBackendTest, RopeQkNormAndKvWriteMatchTheCpu) {
     EXPECT_LT(RelativeError(Host(g), ref), 1e-2) << head_dim;
     EXPECT_LT(RelativeError(Host(k), k_ref), 1e-2) << head_dim;
     EXPECT_LT(RelativeError(Host(v), v_ref), 1e-2) << head_dim;
-  }
-}
-
-// A mixed batch (prefill chunks after a cached prefix, decode tokens, a fresh
-// prompt) over block tables with holes, for head sizes, GQA ratios, context
-// lengths up to 8k and sliding windows.
-TEST_F(CudaBackendTest, PagedAttentionMatchesTheCpuOverAGridOfShapes) {
-  const int64_t block_size = 16;
-  for (int64_t head_dim : {64, 128}) {
-    for (int64_t group : {1, 4, 8}) {
-      for (int64_t window : {0, 300}) {
-        const int64_t kv_heads = 2, heads = kv_heads * group;
-        const AttentionShape shape{heads, kv_heads, head_dim};
-        // (cached tokens, new tokens) per sequence.
-        const std::vector<std::pair<int32_t, int32_t>> seqs = {
-            {0, 1}, {16, 1}, {1000, 1}, {7999, 1}, {100, 37}, {0, 130}, {4000, 64}};
-        int64_t total_blocks = 0;
-        for (auto [cached, fresh] : seqs) total_blocks += (cached + fresh + block_size - 1) / block_size;
-        const int64_t num_blocks = 2 * total_blocks + 3;  // Every other block is a hole.
-        std::vector<int32_t> free_ids;
-        for (int32_t b = num_blocks - 1; b >= 0; b -= 2) free_ids.push_back(b);
-        std::shuffle(free_ids.begin(), free_ids.end(), rng_);
-        ForwardBatch batch;
-        for (auto [cached, fresh] : seqs) {
-          std::vector<int32_t> blocks;
-          for (int64_t b = 0; b < (cached + fresh + block_size - 1) / block_size; ++b) {
-            blocks.push_back(free_ids.back());
-            free_ids.pop_back();
-          }
-          batch.AddSequence(std::vector<int32_t>(fresh, 1), cached + fresh, blocks, block_size);
-        }
-        const int64_t tokens = batch.num_tokens();
-        const int64_t slot_count = num_blocks * block_size * kv_heads * head_dim;
-        std::vector<float> k_cache = Random(slot_count), v_cache = Random(slot_count);
-        std::vector<float> qkv = Random(tokens * shape.qkv_width()), ref(tokens * heads * head_dim);
-        const float scale = 1.0f / std::sqrt(float(head_dim));
-        BatchTensors cpu_batch = *cpu_.UploadBatch(batch);
-        cpu_.PagedAttention(Cpu(qkv, {tokens, shape.qkv_width()}), shape, cpu_batch,
-                            Cpu(k_cache, {num_blocks, block_size, kv_heads, head_dim}),
-                            Cpu(v_cache, {num_blocks, block_size, kv_heads, head_dim}), scale, window,
-                            Cpu(ref, {tokens, heads * head_dim}));
-        BatchTensors gpu_batch = *gpu_->UploadBatch(batch);
-        Tensor out = Output({tokens, heads * head_dim});
-        gpu_->PagedAttention(Device(qkv, {tokens, shape.qkv_width()}), shape, gpu_batch,
-                             Device(k_cache, {num_blocks, block_size, kv_heads, head_dim}),
-                             Device(v_cache, {num_blocks, block_size, kv_heads, head_dim}), scale, window, out);
-        EXPECT_LT(RelativeError(Host(out), ref), 1e-2)
-            << "head_dim=" << head_dim << " group=" << group << " window=" << window;
-        owned_.clear();
-      }
-    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "engine_svc/executor/cuda/cuda_backend.h"
 
 #include <cstring>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -63,6 +64,7 @@ CudaBackend::~CudaBackend() {
   if (pinned_ != nullptr) cudaFreeHost(pinned_);
   if (batch_device_ != nullptr) cudaFree(batch_device_);
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
+  if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
   if (batch_copied_ != nullptr) cudaEventDestroy(batch_copied_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -173,18 +175,23 @@ absl::StatusOr<BatchTensors> CudaBackend::UploadBatch(const ForwardBatch& batch)
   for (int32_t s = 0; s < batch.num_seqs(); ++s) {
     std::fill(token_to_seq.begin() + batch.query_start[s], token_to_seq.begin() + batch.query_start[s + 1], s);
   }
-  const std::vector<int32_t>* arrays[] = {&batch.token_ids,   &batch.positions,    &batch.slot_mapping,
-                                          &batch.query_start, &batch.seq_lens,     &batch.block_tables,
-                                          &batch.logits_indices, &token_to_seq};
-  int64_t offsets[8], total = 0;
-  for (int i = 0; i < 8; ++i) {
+  kernels::PlanPagedAttention(batch.query_start.data(), batch.seq_lens.data(), batch.num_seqs(),
+                              &attention_plan_);
+  const std::vector<int32_t>* arrays[] = {&batch.token_ids,      &batch.positions,
+                                          &batch.slot_mapping,   &batch.query_start,
+                                          &batch.seq_lens,       &batch.block_tables,
+                                          &batch.logits_indices, &token_to_seq,
+                                          &attention_plan_.prefill_tiles};
+  constexpr int kArrays = std::size(arrays);
+  int64_t offsets[kArrays], total = 0;
+  for (int i = 0; i < kArrays; ++i) {
     offsets[i] = total;
     total += RoundUp(static_cast<int64_t>(arrays[i]->size()) * 4, 256);
   }
   RETURN_IF_ERROR(EnsureBatchCapacity(total));
   // The previous step's copy must have left the staging buffer.
   TERN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(batch_copied_), "batch staging");
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < kArrays; ++i) {
     std::memcpy(static_cast<char*>(pinned_) + offsets[i], arrays[i]->data(), arrays[i]->size() * 4);
   }
   TERN_CUDA_RETURN_IF_ERROR(
@@ -203,6 +210,8 @@ absl::StatusOr<BatchTensors> CudaBackend::UploadBatch(const ForwardBatch& batch)
   out.block_tables = view(5, {batch.num_seqs(), batch.max_blocks_per_seq});
   out.logits_indices = view(6, {static_cast<int64_t>(batch.logits_indices.size())});
   out.token_to_seq = view(7, {batch.num_tokens()});
+  out.prefill_tiles = view(8, {attention_plan_.num_prefill_tiles(), 2});
+  out.num_decode_seqs = attention_plan_.num_decode_seqs;
   out.num_tokens = batch.num_tokens();
   out.num_seqs = batch.num_seqs();
   out.num_logits = static_cast<int32_t>(batch.logits_indices.size());
@@ -304,8 +313,6 @@ void CudaBackend::PagedAttention(const Tensor& qkv, const AttentionShape& shape,
   args.num_heads = static_cast<int>(shape.num_heads);
   args.num_kv_heads = static_cast<int>(shape.num_kv_heads);
   args.head_dim = static_cast<int>(shape.head_dim);
-  args.positions = batch.positions.data_as<int32_t>();
-  args.token_to_seq = batch.token_to_seq.data_as<int32_t>();
   args.query_start = batch.query_start.data_as<int32_t>();
   args.seq_lens = batch.seq_lens.data_as<int32_t>();
   args.block_tables = batch.block_tables.data_as<int32_t>();
@@ -314,9 +321,34 @@ void CudaBackend::PagedAttention(const Tensor& qkv, const AttentionShape& shape,
   args.num_tokens = batch.num_tokens;
   args.scale = scale;
   args.sliding_window = static_cast<int>(sliding_window);
+  args.prefill_tiles = batch.prefill_tiles.data_as<int32_t>();
+  args.num_prefill_tiles = static_cast<int>(batch.prefill_tiles.dim(0));
+  args.num_decode_seqs = batch.num_decode_seqs;
   args.out = Bf16(out);
   args.out_stride = out.row_stride();
+  const size_t workspace_bytes = kernels::PagedAttentionWorkspaceBytes(args.num_seqs, args.num_heads,
+                                                                       args.num_kv_heads, args.head_dim);
+  const absl::Status status = EnsureAttentionWorkspace(static_cast<int64_t>(workspace_bytes));
+  if (!status.ok()) {
+    if (first_error_.ok()) first_error_ = status;
+    return;
+  }
+  args.workspace = attention_workspace_;
+  args.workspace_bytes = static_cast<size_t>(attention_workspace_bytes_);
   Check(kernels::PagedAttention(args, stream_), "PagedAttention");
+}
+
+absl::Status CudaBackend::EnsureAttentionWorkspace(int64_t bytes) {
+  if (bytes <= attention_workspace_bytes_) return absl::OkStatus();
+  // Grows geometrically: the size follows the batch's sequence count.
+  const int64_t capacity = RoundUp(std::max(bytes, 2 * attention_workspace_bytes_), 1 << 16);
+  TERN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_), "synchronize");
+  if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
+  attention_workspace_ = nullptr;
+  attention_workspace_bytes_ = 0;
+  TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&attention_workspace_, capacity), "attention workspace");
+  attention_workspace_bytes_ = capacity;
+  return absl::OkStatus();
 }
 
 void CudaBackend::SiluAndMul(const Tensor& x, Tensor out) {
@@ -337,6 +369,7 @@ absl::Status CudaBackend::EnsureMoeWorkspace(int64_t bytes) {
   if (bytes <= moe_workspace_bytes_) return absl::OkStatus();
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_), "synchronize");
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
+  if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
   moe_workspace_ = nullptr;
   moe_workspace_bytes_ = 0;
   TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&moe_workspace_, bytes), "MoE workspace");

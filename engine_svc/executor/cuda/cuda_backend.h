@@ -11,6 +11,7 @@
 
 #include "engine_svc/executor/backend.h"
 #include "engine_svc/executor/cuda/cublaslt_gemm.h"
+#include "kernels/paged_attention_plan.h"
 
 namespace tern {
 
@@ -38,12 +39,13 @@ class CudaBackend : public Backend {
   absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) override;
   // Matrices become bf16; vectors (norm scales, biases, inv_freq) float32.
   absl::StatusOr<OwnedTensor> UploadWeight(const HostTensorView& weight) override;
-  // Packs the batch's arrays into pinned memory and copies them in one go to
-  // device buffers that stay at fixed addresses while they are big enough.
   DType WeightDType(const std::vector<int64_t>& shape, DType checkpoint_dtype) const override {
     return shape.size() <= 1 ? DType::kFloat32 : DType::kBFloat16;
   }
   void FillUniform(Tensor t, uint64_t seed, float center, float half_width) override;
+  // Plans attention for the batch, then packs the batch's arrays and the plan
+  // into pinned memory and copies them in one go to device buffers that stay
+  // at fixed addresses while they are big enough.
   absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
   absl::Status CopyToHost(const Tensor& src, float* dst) override;
   void Zero(Tensor t) override;
@@ -76,6 +78,7 @@ class CudaBackend : public Backend {
   void Check(cudaError_t error, const char* op);
   absl::Status EnsureBatchCapacity(int64_t bytes);
   absl::Status EnsureMoeWorkspace(int64_t bytes);
+  absl::Status EnsureAttentionWorkspace(int64_t bytes);
 
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
@@ -87,6 +90,9 @@ class CudaBackend : public Backend {
   int64_t batch_generation_ = 0;
   void* moe_workspace_ = nullptr;
   int64_t moe_workspace_bytes_ = 0;
+  kernels::PagedAttentionPlan attention_plan_;  // Reused across batches.
+  void* attention_workspace_ = nullptr;         // Partial results of decode splits.
+  int64_t attention_workspace_bytes_ = 0;
   absl::Status first_error_;
 };
 
