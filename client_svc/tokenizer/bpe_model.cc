@@ -146,6 +146,23 @@ bool BpeModel::EnableByteMode() {
   return true;
 }
 
+bool BpeModel::CanCutBefore(absl::string_view marker) const {
+  if (marker.empty() || ignore_merges_ || byte_mode_ || !continuing_subword_prefix_.empty() ||
+      !end_of_word_suffix_.empty() || !TokenToId(marker).has_value()) {
+    return false;
+  }
+  for (const auto& [token, id] : vocab_) {
+    const absl::string_view view = token;
+    for (size_t pos = view.find(marker, 1); pos != absl::string_view::npos;
+         pos = view.find(marker, pos + 1)) {
+      if (pos < marker.size() || view.substr(pos - marker.size(), marker.size()) != marker) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 std::optional<int32_t> BpeModel::TokenToId(absl::string_view token) const {
   auto it = vocab_.find(token);
   if (it == vocab_.end()) return std::nullopt;

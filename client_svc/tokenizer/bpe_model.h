@@ -39,6 +39,14 @@ class BpeModel {
   // subword prefix or suffix. Call once, before use.
   bool EnableByteMode();
 
+  // True if tokenizing a text piecewise, cut before every `marker` that does
+  // not follow another `marker`, gives the same ids as tokenizing it whole:
+  // when `marker` is a token and no token has `marker` after another
+  // character (SentencePiece-style vocabularies and "\u2581"), no merge can
+  // cross such a cut. Lets tokenizers without a pre-tokenizer work word by
+  // word (and use the word cache).
+  bool CanCutBefore(absl::string_view marker) const;
+
   // Appends the ids of `word` to `ids`. `word` is a UTF-8 string, or raw
   // bytes in byte mode.
   void Tokenize(absl::string_view word, std::vector<int32_t>* ids) const;
@@ -93,7 +101,7 @@ class BpeModel {
   // Byte mode with ignore_merges: vocabulary keyed by raw bytes.
   absl::flat_hash_map<std::string, int32_t> byte_vocab_;
 
-  mutable WordCache cache_;
+  WordCache cache_;
 };
 
 }  // namespace tern

@@ -38,41 +38,40 @@ absl::StatusOr<std::unique_ptr<Pattern>> Pattern::FromLiteral(absl::string_view 
   return pattern;
 }
 
-absl::Status Pattern::FindMatches(absl::string_view text, std::vector<PatternSplit>* out) const {
-  if (text.empty()) {
-    out->push_back({0, 0, false});
-    return absl::OkStatus();
-  }
+absl::Status Pattern::FindMatches(absl::string_view text, SplitCallback on_split) const {
+  if (text.empty()) return on_split(0, 0, false);
   size_t previous = 0;
+  absl::Status status;
   auto on_match = [&](size_t begin, size_t end) {
-    if (begin != previous) out->push_back({previous, begin, false});
-    out->push_back({begin, end, true});
+    if (begin != previous) status = on_split(previous, begin, false);
+    if (status.ok()) status = on_split(begin, end, true);
     previous = end;
+    return status.ok();
   };
   if (regex_ != nullptr) {
     RETURN_IF_ERROR(regex_->FindMatches(text, on_match));
   } else {
-    for (size_t pos = text.find(literal_); pos != absl::string_view::npos;
+    for (size_t pos = text.find(literal_); pos != absl::string_view::npos && status.ok();
          pos = text.find(literal_, pos + literal_.size())) {
       on_match(pos, pos + literal_.size());
     }
   }
-  if (previous != text.size()) out->push_back({previous, text.size(), false});
+  RETURN_IF_ERROR(status);
+  if (previous != text.size()) return on_split(previous, text.size(), false);
   return absl::OkStatus();
 }
 
 absl::Status Pattern::Replace(std::string* text, absl::string_view content) const {
-  std::vector<PatternSplit> splits;
-  RETURN_IF_ERROR(FindMatches(*text, &splits));
   std::string out;
   out.reserve(text->size());
-  for (const PatternSplit& split : splits) {
-    if (split.is_match) {
+  RETURN_IF_ERROR(FindMatches(*text, [&](size_t begin, size_t end, bool is_match) {
+    if (is_match) {
       out.append(content.data(), content.size());
     } else {
-      out.append(*text, split.begin, split.end - split.begin);
+      out.append(*text, begin, end - begin);
     }
-  }
+    return absl::OkStatus();
+  }));
   *text = std::move(out);
   return absl::OkStatus();
 }

@@ -7,8 +7,8 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client_svc/tokenizer/regex.h"
@@ -16,12 +16,9 @@
 
 namespace tern {
 
-// One piece of a text cut by a pattern: bytes [begin, end), a match or not.
-struct PatternSplit {
-  size_t begin;
-  size_t end;
-  bool is_match;
-};
+// Receives each piece of a text cut by a pattern: bytes [begin, end), a
+// match or not.
+using SplitCallback = absl::FunctionRef<absl::Status(size_t begin, size_t end, bool is_match)>;
 
 class Pattern {
  public:
@@ -31,10 +28,11 @@ class Pattern {
   static absl::StatusOr<std::unique_ptr<Pattern>> FromLiteral(absl::string_view literal);
   static absl::StatusOr<std::unique_ptr<Pattern>> FromRegex(absl::string_view regex);
 
-  // Cuts `text` into alternating non-matching and matching pieces that cover
-  // it, in order (HF's Pattern::find_matches): an empty `text` gives one
-  // empty non-match. Appends to `out`. REQUIRES: `text` is well-formed UTF-8.
-  absl::Status FindMatches(absl::string_view text, std::vector<PatternSplit>* out) const;
+  // Cuts `text` into non-matching and matching pieces that cover it, in order
+  // (HF's Pattern::find_matches: an empty `text` gives one empty non-match),
+  // and passes each to `on_split`; stops at the first error.
+  // REQUIRES: `text` is well-formed UTF-8.
+  absl::Status FindMatches(absl::string_view text, SplitCallback on_split) const;
 
   // Replaces every match in `text` by `content`.
   absl::Status Replace(std::string* text, absl::string_view content) const;

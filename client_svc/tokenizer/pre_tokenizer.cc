@@ -1,8 +1,10 @@
 #include "client_svc/tokenizer/pre_tokenizer.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client_svc/tokenizer/byte_level.h"
 #include "client_svc/tokenizer/component_json.h"
@@ -13,40 +15,20 @@
 #include "common/status_macros.h"
 
 namespace tern {
-
-void PreTokenizedText::Reset(absl::string_view text, bool at_input_start) {
-  buffer.assign(text.data(), text.size());
-  pieces.clear();
-  if (!text.empty()) pieces.push_back({0, static_cast<uint32_t>(text.size()), at_input_start});
-}
-
 namespace {
-
-// Rebuilds `text`'s buffer from its pieces, each rewritten by `rewrite`
-// (which appends the new text of a piece to `out`).
-template <typename Rewrite>
-absl::Status RewritePieces(PreTokenizedText* text, Rewrite rewrite) {
-  std::string buffer;
-  buffer.reserve(text->buffer.size() + text->buffer.size() / 4 + 8);
-  for (PreTokenizedText::Piece& piece : text->pieces) {
-    const size_t begin = buffer.size();
-    RETURN_IF_ERROR(rewrite(text->PieceText(piece), piece.at_input_start, &buffer));
-    piece.begin = static_cast<uint32_t>(begin);
-    piece.end = static_cast<uint32_t>(buffer.size());
-  }
-  text->buffer = std::move(buffer);
-  return absl::OkStatus();
-}
 
 class SplitPreTokenizer : public PreTokenizer {
  public:
   SplitPreTokenizer(std::unique_ptr<Pattern> pattern, SplitBehavior behavior, bool invert)
       : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
-  absl::Status PreTokenize(PreTokenizedText* text) const override {
-    return SplitPieces(text, behavior_, invert_,
-                       [this](absl::string_view piece, std::vector<PatternSplit>* out) {
-                         return pattern_->FindMatches(piece, out);
-                       });
+  absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                           WordSink sink) const override {
+    return SplitText(
+        text, at_input_start, behavior_, invert_,
+        [this](absl::string_view t, SplitCallback on_split) {
+          return pattern_->FindMatches(t, on_split);
+        },
+        sink);
   }
 
  private:
@@ -61,11 +43,14 @@ class CharSplitPreTokenizer : public PreTokenizer {
  public:
   CharSplitPreTokenizer(Predicate predicate, SplitBehavior behavior)
       : predicate_(predicate), behavior_(behavior) {}
-  absl::Status PreTokenize(PreTokenizedText* text) const override {
-    return SplitPieces(text, behavior_, /*invert=*/false,
-                       [this](absl::string_view piece, std::vector<PatternSplit>* out) {
-                         return FindCharSplits(piece, predicate_, out);
-                       });
+  absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                           WordSink sink) const override {
+    return SplitText(
+        text, at_input_start, behavior_, /*invert=*/false,
+        [this](absl::string_view t, SplitCallback on_split) {
+          return FindCharSplits(t, predicate_, on_split);
+        },
+        sink);
   }
 
  private:
@@ -79,46 +64,36 @@ std::unique_ptr<PreTokenizer> MakeCharSplit(Predicate predicate, SplitBehavior b
 }
 
 // Keeps runs of word characters and runs of other non-space characters
-// (the regex \w+|[^\w\s]+); drops whitespace.
+// (the regex \w+|[^\w\s]+ with Unicode classes); drops whitespace.
 class WhitespacePreTokenizer : public PreTokenizer {
  public:
-  absl::Status PreTokenize(PreTokenizedText* text) const override {
-    return SplitPieces(text, SplitBehavior::kRemoved, /*invert=*/true,
-                       [](absl::string_view piece, std::vector<PatternSplit>* out) {
-                         return FindWordRuns(piece, out);
-                       });
-  }
-
- private:
-  enum class Kind { kWord, kOther, kSpace };
-  static absl::Status FindWordRuns(absl::string_view piece, std::vector<PatternSplit>* out) {
-    if (piece.empty()) {
-      out->push_back({0, 0, false});
-      return absl::OkStatus();
-    }
+  absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                           WordSink sink) const override {
+    enum class Kind { kWord, kOther, kSpace };
     size_t run_begin = 0;
     Kind run_kind = Kind::kSpace;
-    for (size_t pos = 0; pos <= piece.size();) {
+    for (size_t pos = 0;; ) {
       Kind kind = Kind::kSpace;
-      int length = 1;
-      if (pos < piece.size()) {
+      int length = 0;
+      if (pos < text.size()) {
         char32_t c;
-        length = DecodeUtf8(piece, pos, &c);
+        length = DecodeUtf8(text, pos, &c);
         if (length == 0) return absl::InvalidArgumentError("Whitespace: text is not UTF-8");
-        kind = IsUnicodeWordChar(c) ? Kind::kWord
+        kind = IsUnicodeWordChar(c)     ? Kind::kWord
                : IsUnicodeWhitespace(c) ? Kind::kSpace
                                         : Kind::kOther;
       }
-      if (pos == piece.size() || kind != run_kind || kind == Kind::kSpace) {
-        // Close the current run; whitespace characters are single non-matches.
-        if (pos > run_begin) out->push_back({run_begin, pos, run_kind != Kind::kSpace});
+      if (pos == text.size() || kind != run_kind) {
+        if (run_kind != Kind::kSpace && pos > run_begin) {
+          RETURN_IF_ERROR(
+              sink(text.substr(run_begin, pos - run_begin), at_input_start && run_begin == 0));
+        }
         run_begin = pos;
         run_kind = kind;
       }
-      if (pos == piece.size()) break;
+      if (pos == text.size()) return absl::OkStatus();
       pos += length;
     }
-    return absl::OkStatus();
   }
 };
 
@@ -127,32 +102,35 @@ class ByteLevelPreTokenizer : public PreTokenizer {
   ByteLevelPreTokenizer(bool add_prefix_space, std::unique_ptr<Pattern> gpt2_split)
       : add_prefix_space_(add_prefix_space), gpt2_split_(std::move(gpt2_split)) {}
 
-  absl::Status PreTokenize(PreTokenizedText* text) const override {
-    if (add_prefix_space_) {
-      RETURN_IF_ERROR(RewritePieces(
-          text, [](absl::string_view piece, bool, std::string* out) -> absl::Status {
-            if (piece.empty() || piece[0] != ' ') out->push_back(' ');
-            out->append(piece.data(), piece.size());
-            return absl::OkStatus();
-          }));
+  absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                           WordSink sink) const override {
+    std::string prefixed;
+    if (add_prefix_space_ && (text.empty() || text[0] != ' ')) {
+      prefixed = absl::StrCat(" ", text);
+      text = prefixed;
     }
-    if (gpt2_split_ != nullptr) {
-      RETURN_IF_ERROR(SplitPieces(text, SplitBehavior::kIsolated, /*invert=*/false,
-                                  [this](absl::string_view piece, std::vector<PatternSplit>* out) {
-                                    return gpt2_split_->FindMatches(piece, out);
-                                  }));
-    }
-    if (!map_bytes_) return absl::OkStatus();
-    return RewritePieces(text, [](absl::string_view piece, bool, std::string* out) {
-      for (char c : piece) AppendByteLevelChar(static_cast<unsigned char>(c), out);
-      return absl::OkStatus();
-    });
+    if (gpt2_split_ == nullptr) return Emit(text, at_input_start, sink);
+    return SplitText(
+        text, at_input_start, SplitBehavior::kIsolated, /*invert=*/false,
+        [this](absl::string_view t, SplitCallback on_split) {
+          return gpt2_split_->FindMatches(t, on_split);
+        },
+        [&](absl::string_view word, bool start) { return Emit(word, start, sink); });
   }
 
   bool EndsWithByteLevel() const override { return true; }
   void DeferByteMapping() override { map_bytes_ = false; }
 
  private:
+  absl::Status Emit(absl::string_view word, bool at_input_start, WordSink sink) const {
+    if (word.empty()) return absl::OkStatus();
+    if (!map_bytes_) return sink(word, at_input_start);
+    std::string mapped;
+    mapped.reserve(word.size() * 2);
+    for (char c : word) AppendByteLevelChar(static_cast<unsigned char>(c), &mapped);
+    return sink(mapped, at_input_start);
+  }
+
   bool add_prefix_space_;
   std::unique_ptr<Pattern> gpt2_split_;  // Null unless use_regex.
   bool map_bytes_ = true;
@@ -160,39 +138,41 @@ class ByteLevelPreTokenizer : public PreTokenizer {
 
 enum class PrependScheme { kAlways, kFirst, kNever };
 
+// Spaces become the replacement character (a prefix one is added as the
+// scheme says), then the text is cut before each replacement character.
 class MetaspacePreTokenizer : public PreTokenizer {
  public:
-  MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split)
-      : replacement_(std::move(replacement)), scheme_(scheme), split_(split) {}
+  MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split,
+                        std::unique_ptr<Pattern> splitter)
+      : replacement_(std::move(replacement)),
+        scheme_(scheme),
+        split_(split),
+        splitter_(std::move(splitter)) {}
 
-  absl::Status PreTokenize(PreTokenizedText* text) const override {
-    RETURN_IF_ERROR(RewritePieces(
-        text, [this](absl::string_view piece, bool at_start, std::string* out) -> absl::Status {
-          const bool starts_with_replacement =
-              absl::string_view(piece).substr(0, replacement_.size()) == replacement_ ||
-              (!piece.empty() && piece[0] == ' ');
-          const bool prepend = scheme_ == PrependScheme::kAlways ||
-                               (scheme_ == PrependScheme::kFirst && at_start);
-          if (prepend && !starts_with_replacement) out->append(replacement_);
-          for (char c : piece) {
-            if (c == ' ') {
-              out->append(replacement_);
-            } else {
-              out->push_back(c);
-            }
-          }
-          return absl::OkStatus();
-        }));
-    if (!split_) return absl::OkStatus();
-    return SplitPieces(text, SplitBehavior::kMergedWithNext, /*invert=*/false,
-                       [this](absl::string_view piece, std::vector<PatternSplit>* out) {
-                         return splitter_->FindMatches(piece, out);
-                       });
-  }
-
-  absl::Status Init() {
-    ASSIGN_OR_RETURN(splitter_, Pattern::FromLiteral(replacement_));
-    return absl::OkStatus();
+  absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                           WordSink sink) const override {
+    if (text.empty()) return absl::OkStatus();
+    std::string replaced;
+    replaced.reserve(text.size() + replacement_.size() * 4);
+    const bool starts_with_replacement =
+        absl::StartsWith(text, replacement_) || text[0] == ' ';
+    const bool prepend = scheme_ == PrependScheme::kAlways ||
+                         (scheme_ == PrependScheme::kFirst && at_input_start);
+    if (prepend && !starts_with_replacement) replaced.append(replacement_);
+    for (char c : text) {
+      if (c == ' ') {
+        replaced.append(replacement_);
+      } else {
+        replaced.push_back(c);
+      }
+    }
+    if (!split_) return sink(replaced, at_input_start);
+    return SplitText(
+        replaced, at_input_start, SplitBehavior::kMergedWithNext, /*invert=*/false,
+        [this](absl::string_view t, SplitCallback on_split) {
+          return splitter_->FindMatches(t, on_split);
+        },
+        sink);
   }
 
  private:
@@ -206,9 +186,10 @@ class SequencePreTokenizer : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
       : steps_(std::move(steps)) {}
-  absl::Status PreTokenize(PreTokenizedText* text) const override {
-    for (const auto& step : steps_) RETURN_IF_ERROR(step->PreTokenize(text));
-    return absl::OkStatus();
+
+  absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                           WordSink sink) const override {
+    return RunFrom(0, text, at_input_start, sink);
   }
   bool EndsWithByteLevel() const override {
     return !steps_.empty() && steps_.back()->EndsWithByteLevel();
@@ -216,6 +197,16 @@ class SequencePreTokenizer : public PreTokenizer {
   void DeferByteMapping() override { steps_.back()->DeferByteMapping(); }
 
  private:
+  // Runs steps_[i..] on `text`.
+  absl::Status RunFrom(size_t i, absl::string_view text, bool at_input_start,
+                       WordSink sink) const {
+    if (i == steps_.size()) return sink(text, at_input_start);
+    return steps_[i]->PreTokenize(text, at_input_start,
+                                  [&](absl::string_view word, bool start) {
+                                    return RunFrom(i + 1, word, start, sink);
+                                  });
+  }
+
   std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
@@ -231,7 +222,9 @@ absl::StatusOr<SplitBehavior> BehaviorField(const JsonObject& fields, absl::stri
 
 absl::StatusOr<std::unique_ptr<PreTokenizer>> ParseMetaspace(const JsonObject& fields) {
   ASSIGN_OR_RETURN(std::string replacement, fields.StringOr("replacement", "\xE2\x96\x81"));
-  if (CountUtf8Chars(replacement) != 1 || !IsValidUtf8(replacement)) {
+  char32_t c;
+  if (replacement.empty() ||
+      DecodeUtf8(replacement, 0, &c) != static_cast<int>(replacement.size())) {
     return fields.Error("replacement", "must be one character");
   }
   ASSIGN_OR_RETURN(std::string scheme_name, fields.StringOr("prepend_scheme", "always"));
@@ -249,9 +242,9 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ParseMetaspace(const JsonObject& f
   ASSIGN_OR_RETURN(bool add_prefix_space, fields.BoolOr("add_prefix_space", true));
   if (!add_prefix_space) scheme = PrependScheme::kNever;
   ASSIGN_OR_RETURN(bool split, fields.BoolOr("split", true));
-  auto metaspace = std::make_unique<MetaspacePreTokenizer>(std::move(replacement), scheme, split);
-  RETURN_IF_ERROR(metaspace->Init());
-  return metaspace;
+  ASSIGN_OR_RETURN(std::unique_ptr<Pattern> splitter, Pattern::FromLiteral(replacement));
+  return std::make_unique<MetaspacePreTokenizer>(std::move(replacement), scheme, split,
+                                                 std::move(splitter));
 }
 
 }  // namespace

@@ -1,58 +1,47 @@
 // Pre-tokenizers: the second stage of tokenizer.json's pipeline. They cut a
-// normalized segment into words (pieces) that the model tokenizes one by one,
-// and may rewrite the pieces' text (ByteLevel, Metaspace). Supported "type"s:
-// Split (a String or Regex pattern, every behavior, invert), ByteLevel,
-// Metaspace, Digits, Punctuation, Whitespace, WhitespaceSplit,
-// CharDelimiterSplit, BertPreTokenizer and Sequence.
+// normalized segment into words that the model tokenizes one by one, and may
+// rewrite the words' text (ByteLevel, Metaspace). Supported "type"s: Split (a
+// String or Regex pattern, every behavior, invert), ByteLevel, Metaspace,
+// Digits, Punctuation, Whitespace, WhitespaceSplit, CharDelimiterSplit,
+// BertPreTokenizer and Sequence.
+//
+// Words are pushed to a sink as they are found, so no list of words is built;
+// a Sequence feeds each word of one step through the next.
 //
 // Thread safety: immutable after parsing (and after DeferByteMapping);
 // PreTokenize may run on any number of threads at once.
 #ifndef TERN_CLIENT_SVC_TOKENIZER_PRE_TOKENIZER_H_
 #define TERN_CLIENT_SVC_TOKENIZER_PRE_TOKENIZER_H_
 
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
 
 namespace tern {
 
-// A segment being cut into words. Pieces are byte ranges of `buffer`, in
-// text order; they need not cover it (Removed delimiters leave gaps).
-struct PreTokenizedText {
-  struct Piece {
-    uint32_t begin;
-    uint32_t end;
-    bool at_input_start;  // Starts at offset 0 of the whole input text.
-  };
-
-  std::string buffer;
-  std::vector<Piece> pieces;
-
-  // Resets to one piece holding all of `text`.
-  void Reset(absl::string_view text, bool at_input_start);
-  absl::string_view PieceText(const Piece& piece) const {
-    return absl::string_view(buffer).substr(piece.begin, piece.end - piece.begin);
-  }
-};
+// Receives one non-empty word. `at_input_start`: the word starts at offset 0
+// of the whole input text (Metaspace's prepend_scheme "first" needs this).
+using WordSink = absl::FunctionRef<absl::Status(absl::string_view word, bool at_input_start)>;
 
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
 
-  // Cuts and/or rewrites the pieces of `text` in place. Empty pieces are
-  // dropped. REQUIRES: piece texts are well-formed UTF-8 (unless an earlier
-  // ByteLevel step deferred its mapping, see below).
-  virtual absl::Status PreTokenize(PreTokenizedText* text) const = 0;
+  // Cuts (and maybe rewrites) `text` and passes each resulting word to
+  // `sink`, in order; stops at the first error, the sink's included.
+  // REQUIRES: `text` is well-formed UTF-8 (unless an earlier ByteLevel step
+  // deferred its mapping, see below).
+  virtual absl::Status PreTokenize(absl::string_view text, bool at_input_start,
+                                   WordSink sink) const = 0;
 
   // True if the last step of this pre-tokenizer is a ByteLevel step.
   virtual bool EndsWithByteLevel() const { return false; }
 
-  // Makes that last ByteLevel step leave the pieces as raw bytes instead of
+  // Makes that last ByteLevel step pass words on as raw bytes instead of
   // mapping each byte to its byte-level character: a BPE model in byte mode
   // then works on the bytes directly (the same ids, without building the
   // mapped strings). REQUIRES: EndsWithByteLevel(). Call once, before use.

@@ -61,7 +61,7 @@ Regex::Regex(std::string pattern, void* code, bool jit)
 Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
 
 absl::Status Regex::FindMatches(absl::string_view text,
-                                absl::FunctionRef<void(size_t, size_t)> on_match) const {
+                                absl::FunctionRef<bool(size_t, size_t)> on_match) const {
   auto* code = static_cast<pcre2_code*>(code_);
   pcre2_match_data* data = pcre2_match_data_create_from_pattern(code, nullptr);
   if (data == nullptr) return absl::ResourceExhaustedError("regex: out of memory");
@@ -89,7 +89,7 @@ absl::Status Regex::FindMatches(absl::string_view text,
       search_from += CharLength(static_cast<unsigned char>(text[search_from]));
       continue;
     }
-    on_match(begin, end);
+    if (!on_match(begin, end)) break;
     has_last = true;
     last_end = end;
     search_from = end;

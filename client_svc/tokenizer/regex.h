@@ -31,11 +31,12 @@ class Regex {
   Regex& operator=(const Regex&) = delete;
 
   // Calls `on_match(begin, end)` for each successive non-overlapping match in
-  // `text`, leftmost first; an empty match right where the previous match
-  // ended is skipped. REQUIRES: `text` is well-formed UTF-8 (not rechecked).
-  // Returns an error only if the matcher fails (e.g. its stack is exhausted).
+  // `text`, leftmost first, until it returns false; an empty match right
+  // where the previous match ended is skipped. REQUIRES: `text` is
+  // well-formed UTF-8 (not rechecked). Returns an error only if the matcher
+  // fails (e.g. its match limit is reached).
   absl::Status FindMatches(absl::string_view text,
-                           absl::FunctionRef<void(size_t begin, size_t end)> on_match) const;
+                           absl::FunctionRef<bool(size_t begin, size_t end)> on_match) const;
 
   const std::string& pattern() const { return pattern_; }
 

@@ -9,57 +9,42 @@
 namespace tern {
 namespace {
 
-// A part of a piece after the behavior is applied: [begin, end), kept or not.
 struct Part {
   size_t begin;
   size_t end;
-  bool remove;
+  bool is_match;
 };
 
-void ApplyBehavior(const std::vector<PatternSplit>& splits, SplitBehavior behavior,
-                   std::vector<Part>* parts) {
-  parts->clear();
+// Merges the splits of one text as `behavior` says (the merging behaviors
+// need to see neighbours, so they work on the whole list).
+void MergeParts(SplitBehavior behavior, std::vector<Part>* parts) {
+  std::vector<Part> out;
+  out.reserve(parts->size());
   bool previous_match = false;
-  switch (behavior) {
-    case SplitBehavior::kRemoved:
-      for (const PatternSplit& s : splits) parts->push_back({s.begin, s.end, s.is_match});
-      return;
-    case SplitBehavior::kIsolated:
-      for (const PatternSplit& s : splits) parts->push_back({s.begin, s.end, false});
-      return;
-    case SplitBehavior::kContiguous:
-      for (const PatternSplit& s : splits) {
-        if (s.is_match == previous_match && !parts->empty()) {
-          parts->back().end = s.end;
-        } else {
-          parts->push_back({s.begin, s.end, false});
-        }
-        previous_match = s.is_match;
+  if (behavior == SplitBehavior::kMergedWithNext) {
+    for (auto it = parts->rbegin(); it != parts->rend(); ++it) {
+      if (it->is_match && !previous_match && !out.empty()) {
+        out.back().begin = it->begin;
+      } else {
+        out.push_back(*it);
       }
-      return;
-    case SplitBehavior::kMergedWithPrevious:
-      for (const PatternSplit& s : splits) {
-        if (s.is_match && !previous_match && !parts->empty()) {
-          parts->back().end = s.end;
-        } else {
-          parts->push_back({s.begin, s.end, false});
-        }
-        previous_match = s.is_match;
+      previous_match = it->is_match;
+    }
+    std::reverse(out.begin(), out.end());
+  } else {
+    for (const Part& part : *parts) {
+      const bool merge = behavior == SplitBehavior::kContiguous
+                             ? part.is_match == previous_match
+                             : part.is_match && !previous_match;  // kMergedWithPrevious.
+      if (merge && !out.empty()) {
+        out.back().end = part.end;
+      } else {
+        out.push_back(part);
       }
-      return;
-    case SplitBehavior::kMergedWithNext:
-      // Walk backwards: a match joins the part after it.
-      for (auto it = splits.rbegin(); it != splits.rend(); ++it) {
-        if (it->is_match && !previous_match && !parts->empty()) {
-          parts->back().begin = it->begin;
-        } else {
-          parts->push_back({it->begin, it->end, false});
-        }
-        previous_match = it->is_match;
-      }
-      std::reverse(parts->begin(), parts->end());
-      return;
+      previous_match = part.is_match;
+    }
   }
+  *parts = std::move(out);
 }
 
 }  // namespace
@@ -73,27 +58,27 @@ absl::StatusOr<SplitBehavior> ParseSplitBehavior(absl::string_view name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown split behavior '", name, "'"));
 }
 
-absl::Status SplitPieces(PreTokenizedText* text, SplitBehavior behavior, bool invert,
-                         FindSplitsFn find) {
-  std::vector<PreTokenizedText::Piece> pieces;
-  pieces.reserve(text->pieces.size() * 2);
-  std::vector<PatternSplit> splits;
-  std::vector<Part> parts;
-  for (const PreTokenizedText::Piece& piece : text->pieces) {
-    splits.clear();
-    RETURN_IF_ERROR(find(text->PieceText(piece), &splits));
-    if (invert) {
-      for (PatternSplit& s : splits) s.is_match = !s.is_match;
-    }
-    ApplyBehavior(splits, behavior, &parts);
-    for (const Part& part : parts) {
-      if (part.remove || part.begin == part.end) continue;
-      pieces.push_back({static_cast<uint32_t>(piece.begin + part.begin),
-                        static_cast<uint32_t>(piece.begin + part.end),
-                        piece.at_input_start && part.begin == 0});
-    }
+absl::Status SplitText(absl::string_view text, bool at_input_start, SplitBehavior behavior,
+                       bool invert, FindSplitsFn find, WordSink sink) {
+  auto emit = [&](size_t begin, size_t end) -> absl::Status {
+    if (begin == end) return absl::OkStatus();
+    return sink(text.substr(begin, end - begin), at_input_start && begin == 0);
+  };
+  if (behavior == SplitBehavior::kIsolated || behavior == SplitBehavior::kRemoved) {
+    // Each split is final as soon as it is found: stream them.
+    const bool removed = behavior == SplitBehavior::kRemoved;
+    return find(text, [&](size_t begin, size_t end, bool is_match) -> absl::Status {
+      if (removed && is_match != invert) return absl::OkStatus();
+      return emit(begin, end);
+    });
   }
-  text->pieces = std::move(pieces);
+  std::vector<Part> parts;
+  RETURN_IF_ERROR(find(text, [&](size_t begin, size_t end, bool is_match) {
+    parts.push_back({begin, end, is_match != invert});
+    return absl::OkStatus();
+  }));
+  MergeParts(behavior, &parts);
+  for (const Part& part : parts) RETURN_IF_ERROR(emit(part.begin, part.end));
   return absl::OkStatus();
 }
 

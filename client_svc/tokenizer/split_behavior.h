@@ -1,5 +1,6 @@
-// How a pre-tokenizer turns the matches of a pattern into pieces (HF's
-// SplitDelimiterBehavior), and the piece-splitting loop they share.
+// How a pre-tokenizer turns the matches of a pattern into words (HF's
+// SplitDelimiterBehavior), and the splitting loop the splitting
+// pre-tokenizers share.
 #ifndef TERN_CLIENT_SVC_TOKENIZER_SPLIT_BEHAVIOR_H_
 #define TERN_CLIENT_SVC_TOKENIZER_SPLIT_BEHAVIOR_H_
 
@@ -15,30 +16,28 @@ namespace tern {
 
 enum class SplitBehavior {
   kRemoved,             // Matches are dropped.
-  kIsolated,            // Each match is its own piece.
-  kMergedWithPrevious,  // A match joins the piece before it.
-  kMergedWithNext,      // A match joins the piece after it.
-  kContiguous,          // Consecutive matches form one piece.
+  kIsolated,            // Each match is its own word.
+  kMergedWithPrevious,  // A match joins the word before it.
+  kMergedWithNext,      // A match joins the word after it.
+  kContiguous,          // Consecutive matches form one word.
 };
 
 // "Removed", "Isolated", ... -> the enum; INVALID_ARGUMENT otherwise.
 absl::StatusOr<SplitBehavior> ParseSplitBehavior(absl::string_view name);
 
-// Cuts `text` (a piece's text) into alternating non-match/match parts.
-using FindSplitsFn = absl::FunctionRef<absl::Status(absl::string_view text,
-                                                    std::vector<PatternSplit>* out)>;
+// Reports each piece of a text (see Pattern::FindMatches) to a SplitCallback.
+using FindSplitsFn = absl::FunctionRef<absl::Status(absl::string_view text, SplitCallback)>;
 
-// Replaces every piece of `text` by the pieces that `find` and `behavior`
-// make of it (`invert` swaps matches and non-matches first); empty pieces are
-// dropped.
-absl::Status SplitPieces(PreTokenizedText* text, SplitBehavior behavior, bool invert,
-                         FindSplitsFn find);
+// Cuts `text` with `find` and `behavior` (`invert` swaps matches and
+// non-matches first) and passes the non-empty words to `sink`.
+absl::Status SplitText(absl::string_view text, bool at_input_start, SplitBehavior behavior,
+                       bool invert, FindSplitsFn find, WordSink sink);
 
 // The splits of `text` where each character satisfying `is_delimiter` is a
 // match of its own (HF's char-predicate pattern).
 template <typename Predicate>
 absl::Status FindCharSplits(absl::string_view text, Predicate is_delimiter,
-                            std::vector<PatternSplit>* out);
+                            SplitCallback on_split);
 
 }  // namespace tern
 

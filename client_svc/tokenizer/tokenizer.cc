@@ -14,6 +14,7 @@ namespace tern {
 namespace {
 
 constexpr char kSource[] = "tokenizer.json";
+constexpr char kMetaspace[] = "\xE2\x96\x81";  // U+2581, SentencePiece's space.
 
 // The component under `key`, or nullptr when it is absent or null.
 const nlohmann::json* Component(const nlohmann::json& root, const char* key) {
@@ -70,6 +71,8 @@ absl::Status Tokenizer::Build(const nlohmann::json& root, const TokenizerOptions
       model_->EnableByteMode()) {
     pre_tokenizer_->DeferByteMapping();
   }
+
+  if (pre_tokenizer_ == nullptr && model_->CanCutBefore(kMetaspace)) cut_marker_ = kMetaspace;
 
   const nlohmann::json* added_json = Component(root, "added_tokens");
   ASSIGN_OR_RETURN(std::vector<AddedToken> added,
@@ -166,14 +169,26 @@ absl::Status Tokenizer::EncodeSegment(absl::string_view text, bool at_input_star
                                       std::vector<int32_t>* ids) const {
   if (text.empty()) return absl::OkStatus();
   if (pre_tokenizer_ == nullptr) {
-    model_->Tokenize(text, ids);
+    if (cut_marker_.empty()) {
+      model_->Tokenize(text, ids);
+      return absl::OkStatus();
+    }
+    // Word by word: cut before each marker that does not follow a marker.
+    const size_t m = cut_marker_.size();
+    size_t word_begin = 0;
+    for (size_t pos = text.find(cut_marker_, 1); pos != absl::string_view::npos;
+         pos = text.find(cut_marker_, pos + m)) {
+      if (pos >= m && text.substr(pos - m, m) == cut_marker_) continue;
+      model_->Tokenize(text.substr(word_begin, pos - word_begin), ids);
+      word_begin = pos;
+    }
+    model_->Tokenize(text.substr(word_begin), ids);
     return absl::OkStatus();
   }
-  thread_local PreTokenizedText pre;
-  pre.Reset(text, at_input_start);
-  RETURN_IF_ERROR(pre_tokenizer_->PreTokenize(&pre));
-  for (const PreTokenizedText::Piece& piece : pre.pieces) model_->Tokenize(pre.PieceText(piece), ids);
-  return absl::OkStatus();
+  return pre_tokenizer_->PreTokenize(text, at_input_start, [&](absl::string_view word, bool) {
+    model_->Tokenize(word, ids);
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::string> Tokenizer::Decode(absl::Span<const int32_t> ids,

@@ -98,6 +98,9 @@ class Tokenizer {
   std::unique_ptr<PostProcessor> post_processor_;
   std::unique_ptr<Decoder> decoder_;
   std::unique_ptr<AddedVocabulary> added_;
+  // Without a pre-tokenizer: cut segments before this marker (see
+  // BpeModel::CanCutBefore); empty when that is not safe.
+  std::string cut_marker_;
 
   absl::flat_hash_map<std::string, int32_t> added_ids_;  // Content -> id.
   std::vector<const std::string*> id_to_token_;          // Decode strings, by id.

@@ -1,20 +1,19 @@
-// A bounded, sharded map from a word to its token ids, so that repeated words
-// skip the BPE merge loop.
+// A bounded map from a word to its token ids, so that repeated words skip the
+// BPE merge loop. Each thread has its own map per cache (no locks on the hot
+// path), as HF tokenizers does.
 //
-// Thread safety: all methods may be called from any thread; each shard has
-// its own lock.
+// Thread safety: all methods may be called from any thread. Memory: each
+// thread that uses a cache holds up to `capacity` words for it; a thread's
+// maps of destroyed caches are freed when the thread exits.
 #ifndef TERN_CLIENT_SVC_TOKENIZER_WORD_CACHE_H_
 #define TERN_CLIENT_SVC_TOKENIZER_WORD_CACHE_H_
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 
 namespace tern {
 
@@ -23,8 +22,8 @@ class WordCache {
   // Words longer than this many bytes are never cached.
   static constexpr size_t kMaxWordBytes = 256;
 
-  // Holds at most about `capacity` words; a full shard is emptied and starts
-  // over, so the cache follows a changing mix of words.
+  // Each thread's map holds at most `capacity` words; a full map is emptied
+  // and starts over, so the cache follows a changing mix of words.
   explicit WordCache(size_t capacity);
 
   // Appends the cached ids of `word` to `ids` and returns true, or returns
@@ -32,20 +31,15 @@ class WordCache {
   bool Lookup(absl::string_view word, std::vector<int32_t>* ids) const;
 
   // Remembers the ids of `word` (a no-op for long words).
-  void Insert(absl::string_view word, const int32_t* ids, size_t num_ids);
+  void Insert(absl::string_view word, const int32_t* ids, size_t num_ids) const;
 
  private:
-  static constexpr size_t kNumShards = 64;
-  struct Shard {
-    mutable absl::Mutex mu;
-    absl::flat_hash_map<std::string, std::vector<int32_t>> words ABSL_GUARDED_BY(mu);
-  };
+  using Map = absl::flat_hash_map<std::string, std::vector<int32_t>>;
+  // This thread's map for this cache.
+  Map& LocalMap() const;
 
-  // The top bits pick the shard: the map inside uses the low ones.
-  Shard& ShardFor(size_t hash) const { return shards_[(hash >> 56) % kNumShards]; }
-
-  size_t shard_capacity_;
-  mutable std::array<Shard, kNumShards> shards_;
+  size_t capacity_;
+  uint64_t id_;  // Unique per cache instance, never reused.
 };
 
 }  // namespace tern
