@@ -103,6 +103,22 @@ absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(absl::string_view json) {
   return out;
 }
 
+nlohmann::ordered_json ChatTemplateGlobals(const TokenizerConfig& config) {
+  nlohmann::ordered_json globals = nlohmann::ordered_json::object();
+  const std::pair<const char*, const std::optional<std::string>*> tokens[] = {
+      {"bos_token", &config.bos_token},
+      {"eos_token", &config.eos_token},
+      {"unk_token", &config.unk_token},
+      {"pad_token", &config.pad_token}};
+  for (const auto& [name, value] : tokens) {
+    if (value->has_value()) globals[name] = **value;
+  }
+  if (!config.additional_special_tokens.empty()) {
+    globals["additional_special_tokens"] = config.additional_special_tokens;
+  }
+  return globals;
+}
+
 absl::StatusOr<LoadedTokenizer> LoadTokenizerDir(const std::string& dir) {
   LoadedTokenizer loaded;
   absl::StatusOr<std::string> config_text = ReadFileToString(JoinPath(dir, kSource));

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client_svc/tokenizer/tokenizer.h"
+#include "nlohmann/json.hpp"
 
 namespace tern {
 
@@ -42,6 +43,11 @@ struct TokenizerConfig {
 
 // Parses the text of a tokenizer_config.json.
 absl::StatusOr<TokenizerConfig> ParseTokenizerConfig(absl::string_view json);
+
+// The variables transformers gives every chat template render from the
+// config (its special_tokens_map): bos_token, eos_token, unk_token,
+// pad_token (those that are set) and additional_special_tokens (if any).
+nlohmann::ordered_json ChatTemplateGlobals(const TokenizerConfig& config);
 
 // A model directory's tokenizer: tokenizer.json, tokenizer_config.json
 // (optional) and chat_template.jinja (optional; used when the config has no
