@@ -292,7 +292,7 @@ absl::StatusOr<Value> Interpreter::InvokeMacro(const Node& macro, const CallArgs
       SetLocal(name, Value::MakeUndefined(absl::StrCat("parameter '", name, "' was not provided")));
     }
   }
-  SetLocal("varargs", Value::MakeList(std::move(extra)));
+  SetLocal("varargs", Value::MakeList(std::move(extra), /*is_tuple=*/true));
   SetLocal("kwargs", Value::MakeDict(std::move(kwargs)));
   ASSIGN_OR_RETURN(std::string text, Capture(macro.body));
   frames_.pop_back();

@@ -199,9 +199,13 @@ std::optional<absl::StatusOr<Value>> ApplyValueFilter(CallContext& context, absl
   if (name == "indent") return IndentFilter(input, args);
   if (name == "truncate") return TruncateFilter(input, args);
   if (name == "attr") {
+    // Python getattr only: a dict's keys are not its attributes.
     absl::StatusOr<std::string> attribute = StringArg("attr", args, 0, "name");
     if (!attribute.ok()) return attribute.status();
-    return GetAttribute(input, *attribute);
+    if (input.is_namespace() || input.is_undefined()) return GetAttribute(input, *attribute);
+    if (std::optional<Value> method = BoundMethod(input, *attribute)) return *method;
+    return Value::MakeUndefined(absl::StrCat("'", input.TypeName(), " object' has no attribute '",
+                                             *attribute, "'"));
   }
   if (name == "abs") {
     if (input.is_float()) return Value(std::fabs(input.float_value()));
