@@ -28,18 +28,13 @@ absl::StatusOr<std::string> IncrementalDetokenizer::Decode(const std::vector<int
 absl::StatusOr<std::string> IncrementalDetokenizer::Step(int32_t id) {
   // Skipped special tokens decode to nothing and would only widen the window.
   if (options_.skip_special_tokens && tokenizer_.IsSpecial(id)) return std::string();
-  if (prefix_.empty() && !window_.empty()) {
-    // The window's emitted part was empty: see if its ids now decode cleanly.
-    ASSIGN_OR_RETURN(std::string decoded, Decode(window_));
-    if (!EndsIncomplete(decoded)) {
-      prefix_ = std::move(decoded);
-      prefix_size_ = window_.size();
-    }
-  }
   window_.push_back(id);
+  const bool under_cap = window_.size() - prefix_size_ < kMaxWindow;
+  // A run of byte-fallback tokens decodes as a whole (valid UTF-8, or one
+  // U+FFFD per byte): its text is final only once the run ends.
+  if (tokenizer_.IsByteFallbackToken(id) && under_cap) return std::string();
   ASSIGN_OR_RETURN(std::string text, Decode(window_));
-  if (text.size() <= prefix_.size() ||
-      (EndsIncomplete(text) && window_.size() - prefix_size_ < kMaxWindow)) {
+  if (text.size() <= prefix_.size() || (EndsIncomplete(text) && under_cap)) {
     return std::string();
   }
   return Emit(std::move(text));

@@ -8,15 +8,14 @@
 // How: the detokenizer decodes a short window of recent ids; new text is the
 // window's decode minus the decode of the window's already-emitted part, and
 // is withheld while it ends with U+FFFD (a character that later ids may
-// complete). After each emission the window restarts at the ids just emitted,
-// which keep context-sensitive decoders (Metaspace, Strip, byte fallback
-// runs) consistent. Costs are O(window) per token.
+// complete) or with a byte-fallback token (a run of those decodes as a
+// whole: one bad byte turns the run into U+FFFDs). After each emission the
+// window restarts at the ids just emitted, which keeps context-sensitive
+// decoders (Metaspace, Strip) consistent. Costs are O(window) per token.
 //
-// Where one-shot decoding would differ: if later ids turn an already emitted
-// run of byte-fallback tokens into an invalid one, the earlier text stays and
-// the rest is decoded on its own; and a window that grows past kMaxWindow ids
-// without completing a character is flushed as it is. Neither happens for
-// ids that encode well-formed text.
+// The one place one-shot decoding may differ: a window that grows past
+// kMaxWindow ids without completing a character is flushed as it is, and a
+// later completion of that character is then decoded on its own.
 //
 // Thread safety: not thread-safe; one instance per stream. The Tokenizer
 // must outlive it.

@@ -94,6 +94,7 @@ class ByteFallbackDecoder : public Decoder {
     *tokens = std::move(out);
     return absl::OkStatus();
   }
+  bool HasByteFallback() const override { return true; }
 
  private:
   static int HexDigit(char c) {
@@ -187,6 +188,12 @@ class SequenceDecoder : public Decoder {
   absl::Status DecodeChain(std::vector<std::string>* tokens) const override {
     for (const auto& step : steps_) RETURN_IF_ERROR(step->DecodeChain(tokens));
     return absl::OkStatus();
+  }
+  bool HasByteFallback() const override {
+    for (const auto& step : steps_) {
+      if (step->HasByteFallback()) return true;
+    }
+    return false;
   }
 
  private:

@@ -24,6 +24,10 @@ class Decoder {
 
   // Rewrites `tokens` in place; the output may have a different length.
   virtual absl::Status DecodeChain(std::vector<std::string>* tokens) const = 0;
+
+  // True if this decoder (or a step of it) is ByteFallback: consecutive
+  // "<0xXX>" tokens are then decoded together, as one byte string.
+  virtual bool HasByteFallback() const { return false; }
 };
 
 // Builds the decoder that `json` (tokenizer.json's "decoder" value, not null)

@@ -1,5 +1,6 @@
 #include "client_svc/tokenizer/tokenizer.h"
 
+#include <cctype>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -104,6 +105,16 @@ absl::Status Tokenizer::Build(const nlohmann::json& root, const TokenizerOptions
   // content.
   for (size_t id = 0; id < id_to_token_.size(); ++id) {
     is_special_[id] = id_to_token_[id] != nullptr && special_contents.contains(*id_to_token_[id]);
+  }
+  is_byte_fallback_.assign(id_to_token_.size(), false);
+  if (decoder_ != nullptr && decoder_->HasByteFallback()) {
+    for (size_t id = 0; id < id_to_token_.size(); ++id) {
+      const std::string* token = id_to_token_[id];
+      is_byte_fallback_[id] = token != nullptr && token->size() == 6 &&
+                              token->compare(0, 3, "<0x") == 0 && (*token)[5] == '>' &&
+                              std::isxdigit(static_cast<unsigned char>((*token)[3])) &&
+                              std::isxdigit(static_cast<unsigned char>((*token)[4]));
+    }
   }
   added_ = std::make_unique<AddedVocabulary>(std::move(added), std::move(normalized_contents),
                                              options.split_special_tokens);

@@ -81,6 +81,12 @@ class Tokenizer {
   bool IsSpecial(int32_t id) const {
     return id >= 0 && id < vocab_size() && is_special_[static_cast<size_t>(id)];
   }
+  // True if `id` is a "<0xXX>" token that the decoder joins with its
+  // neighbours (ByteFallback): its text is not final until the run of such
+  // tokens ends.
+  bool IsByteFallbackToken(int32_t id) const {
+    return id >= 0 && id < vocab_size() && is_byte_fallback_[static_cast<size_t>(id)];
+  }
   // One more than the largest id (model vocabulary and added tokens).
   int32_t vocab_size() const { return static_cast<int32_t>(id_to_token_.size()); }
   const std::vector<AddedToken>& added_tokens() const { return added_->tokens(); }
@@ -106,6 +112,7 @@ class Tokenizer {
   std::vector<const std::string*> id_to_token_;          // Decode strings, by id.
   std::vector<std::string> added_strings_;               // Owned decode strings.
   std::vector<bool> is_special_;
+  std::vector<bool> is_byte_fallback_;
 };
 
 // transformers' clean_up_tokenization: removes the space before . ? ! , and

@@ -77,11 +77,17 @@ TEST_F(IncrementalDetokenizerTest, HoldsAByteLevelCharacterSplitAcrossTokensUnti
   EXPECT_GE(held, 2);  // At least one step held, plus the empty Finish.
 }
 
-TEST_F(IncrementalDetokenizerTest, HoldsByteFallbackTokensUntilTheyFormACharacter) {
+TEST_F(IncrementalDetokenizerTest, HoldsARunOfByteFallbackTokensUntilTheRunEnds) {
   // Llama 2 has no token for this character: three <0xXX> tokens spell it.
+  // A run decodes as a whole, so it is final only when a normal token follows.
   const std::vector<int32_t> ids = {*llama2_->TokenToId("<0xE2>"), *llama2_->TokenToId("<0x98>"),
-                                    *llama2_->TokenToId("<0x83>")};
-  EXPECT_EQ(Stream(*llama2_, ids), (std::vector<std::string>{"", "", "\xE2\x98\x83", ""}));
+                                    *llama2_->TokenToId("<0x83>"),
+                                    *llama2_->TokenToId("\xE2\x96\x81is")};
+  EXPECT_EQ(Stream(*llama2_, ids),
+            (std::vector<std::string>{"", "", "", "\xE2\x98\x83 is", ""}));
+  // Ended by the stream instead, the run comes out of Finish.
+  EXPECT_EQ(Stream(*llama2_, {ids[0], ids[1], ids[2]}),
+            (std::vector<std::string>{"", "", "", "\xE2\x98\x83"}));
 }
 
 TEST_F(IncrementalDetokenizerTest, KeepsTheSpaceBeforeLaterWordsUnderMetaspaceDecoding) {
