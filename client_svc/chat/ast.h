@@ -35,6 +35,7 @@ struct Expr {
 
   Kind kind;
   int line = 0;
+  int depth = 1;  // Height of this expression tree (see Parser::Seal).
   Value value;
   std::string name;
   std::string op;

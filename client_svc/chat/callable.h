@@ -36,6 +36,9 @@ class CallContext {
   virtual absl::Status Charge(int64_t steps) = 0;
   // Runs a macro's body with `args` bound to its parameters.
   virtual absl::StatusOr<Value> InvokeMacro(const Node& macro, const CallArgs& args) = 0;
+  // RESOURCE_EXHAUSTED if a string (or list) of `size` bytes (items) is more
+  // than a render may build.
+  virtual absl::Status CheckSize(size_t size) const = 0;
 };
 
 class Callable {

@@ -98,6 +98,7 @@ absl::StatusOr<Value> Join(CallContext& context, const std::vector<Value>& items
     if (i > 0) out.append(separator.value_or(""));
     ASSIGN_OR_RETURN(Value item, KeyOf(items[i], attribute, /*case_sensitive=*/true));
     out.append(item.Str());
+    RETURN_IF_ERROR(context.CheckSize(out.size()));
   }
   RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(out.size() / 16 + items.size())));
   return Value(std::move(out));

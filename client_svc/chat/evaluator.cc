@@ -14,6 +14,12 @@
 namespace tern::jinja {
 
 absl::StatusOr<Value> Interpreter::Eval(const Expr& expr) {
+  NestingGuard guard(this);
+  RETURN_IF_ERROR(guard.Check());
+  return EvalNode(expr);
+}
+
+absl::StatusOr<Value> Interpreter::EvalNode(const Expr& expr) {
   RETURN_IF_ERROR(Charge(1));
   switch (expr.kind) {
     case Expr::Kind::kLiteral:
@@ -110,7 +116,9 @@ absl::StatusOr<Value> Interpreter::EvalCall(const Expr& expr) {
                                                    "' object is not callable"));
   }
   ASSIGN_OR_RETURN(CallArgs args, EvalArgs(expr, 1));
-  return callee.callable().Call(*this, args);
+  ASSIGN_OR_RETURN(Value result, callee.callable().Call(*this, args));
+  if (result.is_string()) RETURN_IF_ERROR(CheckSize(result.string_value().size()));
+  return result;
 }
 
 // A filter chain: the innermost filter's input is `block_input` when its
@@ -130,6 +138,7 @@ absl::StatusOr<Value> Interpreter::EvalFilter(const Expr& expr, Value block_inpu
     return absl::Status(result.status().code(),
                         absl::StrCat("line ", expr.line, ": ", result.status().message()));
   }
+  if (result.ok() && result->is_string()) RETURN_IF_ERROR(CheckSize(result->string_value().size()));
   return result;
 }
 

@@ -2,6 +2,7 @@
 // expressions, or, and, not, comparisons (chained; in / not in), + and -, ~,
 // * / // %, **, unary - and +, then primaries with their postfix operators
 // (attributes, subscripts, calls) and filters and tests, which bind tightest.
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -24,6 +25,19 @@ ExprPtr MakeBinary(Expr::Kind kind, std::string op, ExprPtr left, ExprPtr right)
 
 }  // namespace
 
+absl::StatusOr<ExprPtr> Parser::Seal(ExprPtr expr) const {
+  int depth = 0;
+  for (const ExprPtr& arg : expr->args) {
+    if (arg != nullptr) depth = std::max(depth, arg->depth);
+  }
+  for (const auto& kwarg : expr->kwargs) depth = std::max(depth, kwarg.second->depth);
+  expr->depth = depth + 1;
+  if (expr->depth > kMaxExpressionDepth) {
+    return Error(absl::StrCat("expression nested more than ", kMaxExpressionDepth, " levels deep"));
+  }
+  return expr;
+}
+
 absl::StatusOr<ExprPtr> Parser::ParseExpression(bool with_condition) {
   DepthGuard guard(this);
   RETURN_IF_ERROR(guard.Check());
@@ -44,7 +58,7 @@ absl::StatusOr<ExprPtr> Parser::ParseTupleOrExpression(bool with_condition) {
     ASSIGN_OR_RETURN(ExprPtr item, ParseExpression(with_condition));
     tuple->args.push_back(std::move(item));
   }
-  return tuple;
+  return Seal(std::move(tuple));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseCondition() {
@@ -59,7 +73,7 @@ absl::StatusOr<ExprPtr> Parser::ParseCondition() {
     node->args.push_back(std::move(condition));
     node->args.push_back(std::move(value));
     node->args.push_back(std::move(otherwise));
-    value = std::move(node);
+    ASSIGN_OR_RETURN(value, Seal(std::move(node)));
   }
   return value;
 }
@@ -68,7 +82,7 @@ absl::StatusOr<ExprPtr> Parser::ParseOr() {
   ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
   while (SkipName("or")) {
     ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
-    left = MakeBinary(Expr::Kind::kBinary, "or", std::move(left), std::move(right));
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "or", std::move(left), std::move(right))));
   }
   return left;
 }
@@ -77,7 +91,7 @@ absl::StatusOr<ExprPtr> Parser::ParseAnd() {
   ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
   while (SkipName("and")) {
     ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
-    left = MakeBinary(Expr::Kind::kBinary, "and", std::move(left), std::move(right));
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "and", std::move(left), std::move(right))));
   }
   return left;
 }
@@ -91,7 +105,7 @@ absl::StatusOr<ExprPtr> Parser::ParseNot() {
   Next();
   ASSIGN_OR_RETURN(ExprPtr operand, ParseNot());
   node->args.push_back(std::move(operand));
-  return node;
+  return Seal(std::move(node));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseCompare() {
@@ -124,7 +138,8 @@ absl::StatusOr<ExprPtr> Parser::ParseCompare() {
     compare->ops.push_back(std::move(op));
     compare->args.push_back(std::move(operand));
   }
-  return compare != nullptr ? std::move(compare) : std::move(first);
+  if (compare == nullptr) return first;
+  return Seal(std::move(compare));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseMath1() {
@@ -133,7 +148,7 @@ absl::StatusOr<ExprPtr> Parser::ParseMath1() {
     std::string op = Peek().text;
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParseConcat());
-    left = MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left), std::move(right));
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left), std::move(right))));
   }
   return left;
 }
@@ -142,7 +157,7 @@ absl::StatusOr<ExprPtr> Parser::ParseConcat() {
   ASSIGN_OR_RETURN(ExprPtr left, ParseMath2());
   while (SkipOperator("~")) {
     ASSIGN_OR_RETURN(ExprPtr right, ParseMath2());
-    left = MakeBinary(Expr::Kind::kBinary, "~", std::move(left), std::move(right));
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "~", std::move(left), std::move(right))));
   }
   return left;
 }
@@ -153,7 +168,7 @@ absl::StatusOr<ExprPtr> Parser::ParseMath2() {
     std::string op = Peek().text;
     Next();
     ASSIGN_OR_RETURN(ExprPtr right, ParsePow());
-    left = MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left), std::move(right));
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left), std::move(right))));
   }
   return left;
 }
@@ -162,7 +177,7 @@ absl::StatusOr<ExprPtr> Parser::ParsePow() {
   ASSIGN_OR_RETURN(ExprPtr left, ParseUnary(/*with_filter=*/true));
   while (SkipOperator("**")) {
     ASSIGN_OR_RETURN(ExprPtr right, ParseUnary(/*with_filter=*/true));
-    left = MakeBinary(Expr::Kind::kBinary, "**", std::move(left), std::move(right));
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "**", std::move(left), std::move(right))));
   }
   return left;
 }
@@ -177,6 +192,7 @@ absl::StatusOr<ExprPtr> Parser::ParseUnary(bool with_filter) {
     Next();
     ASSIGN_OR_RETURN(ExprPtr operand, ParseUnary(/*with_filter=*/false));
     node->args.push_back(std::move(operand));
+    ASSIGN_OR_RETURN(node, Seal(std::move(node)));
   } else {
     ASSIGN_OR_RETURN(node, ParsePrimary());
   }
@@ -252,7 +268,7 @@ absl::StatusOr<ExprPtr> Parser::ParseParenthesized() {
     tuple->args.push_back(std::move(item));
   }
   RETURN_IF_ERROR(ExpectOperator(")"));
-  return tuple;
+  return Seal(std::move(tuple));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseListLiteral() {
@@ -264,7 +280,7 @@ absl::StatusOr<ExprPtr> Parser::ParseListLiteral() {
     if (!SkipOperator(",")) break;
   }
   RETURN_IF_ERROR(ExpectOperator("]"));
-  return list;
+  return Seal(std::move(list));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseDictLiteral() {
@@ -279,7 +295,7 @@ absl::StatusOr<ExprPtr> Parser::ParseDictLiteral() {
     if (!SkipOperator(",")) break;
   }
   RETURN_IF_ERROR(ExpectOperator("}"));
-  return dict;
+  return Seal(std::move(dict));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
@@ -292,20 +308,21 @@ absl::StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
         Next();
         item->args.push_back(std::move(node));
         item->args.push_back(std::move(index));
-        node = std::move(item);
+        ASSIGN_OR_RETURN(node, Seal(std::move(item)));
         continue;
       }
       ExprPtr attr = MakeExpr(Expr::Kind::kGetAttr);
       ASSIGN_OR_RETURN(attr->name, ExpectName());
       attr->args.push_back(std::move(node));
-      node = std::move(attr);
+      ASSIGN_OR_RETURN(node, Seal(std::move(attr)));
     } else if (AtOperator("[")) {
       ASSIGN_OR_RETURN(node, ParseSubscript(std::move(node)));
+      ASSIGN_OR_RETURN(node, Seal(std::move(node)));
     } else if (AtOperator("(")) {
       ExprPtr call = MakeExpr(Expr::Kind::kCall);
       call->args.push_back(std::move(node));
       RETURN_IF_ERROR(ParseCallArgs(call.get()));
-      node = std::move(call);
+      ASSIGN_OR_RETURN(node, Seal(std::move(call)));
     } else {
       return node;
     }
@@ -380,7 +397,7 @@ absl::StatusOr<ExprPtr> Parser::ParseFilterExpr(ExprPtr node) {
       ExprPtr call = MakeExpr(Expr::Kind::kCall);
       call->args.push_back(std::move(node));
       RETURN_IF_ERROR(ParseCallArgs(call.get()));
-      node = std::move(call);
+      ASSIGN_OR_RETURN(node, Seal(std::move(call)));
     } else {
       return node;
     }
@@ -395,7 +412,7 @@ absl::StatusOr<ExprPtr> Parser::ParseFilters(ExprPtr input) {
     ASSIGN_OR_RETURN(filter->name, ParseDottedName());
     filter->args.push_back(std::move(input));
     if (AtOperator("(")) RETURN_IF_ERROR(ParseCallArgs(filter.get()));
-    input = std::move(filter);
+    ASSIGN_OR_RETURN(input, Seal(std::move(filter)));
   } while (SkipOperator("|"));
   return input;
 }
@@ -419,7 +436,7 @@ absl::StatusOr<ExprPtr> Parser::ParseTest(ExprPtr input) {
     ASSIGN_OR_RETURN(arg, ParsePostfix(std::move(arg)));
     test->args.push_back(std::move(arg));
   }
-  return test;
+  return Seal(std::move(test));
 }
 
 }  // namespace tern::jinja

@@ -76,6 +76,15 @@ absl::Status Interpreter::Charge(int64_t steps) {
   return absl::OkStatus();
 }
 
+absl::Status Interpreter::CheckSize(size_t size) const {
+  if (static_cast<int64_t>(size) > limits_.max_output_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the chat template built a value of ", size, " bytes or items; the limit is ",
+        limits_.max_output_bytes));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Interpreter::Emit(absl::string_view text) {
   if (static_cast<int64_t>(out_->size() + text.size()) > limits_.max_output_bytes) {
     return absl::ResourceExhaustedError(absl::StrCat("the chat template produced more than ",
@@ -113,7 +122,22 @@ absl::StatusOr<Interpreter::Flow> Interpreter::Exec(const NodeList& nodes) {
   return Flow::kNormal;
 }
 
+absl::Status Interpreter::NestingGuard::Check() const {
+  if (interpreter_->nesting_ > interpreter_->limits_.max_nesting) {
+    return absl::ResourceExhaustedError(absl::StrCat("the chat template nests more than ",
+                                                     interpreter_->limits_.max_nesting,
+                                                     " levels deep"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Interpreter::Flow> Interpreter::ExecNode(const Node& node) {
+  NestingGuard guard(this);
+  RETURN_IF_ERROR(guard.Check());
+  return ExecNodeUnguarded(node);
+}
+
+absl::StatusOr<Interpreter::Flow> Interpreter::ExecNodeUnguarded(const Node& node) {
   RETURN_IF_ERROR(Charge(1));
   switch (node.kind) {
     case Node::Kind::kText:
@@ -153,6 +177,7 @@ absl::StatusOr<Interpreter::Flow> Interpreter::ExecNode(const Node& node) {
       std::vector<std::pair<std::string, Value>> values;
       for (const auto& [name, expr] : node.params) {
         ASSIGN_OR_RETURN(Value value, Eval(*expr));
+        RETURN_IF_ERROR(CheckStorable(value));
         values.emplace_back(name, std::move(value));
       }
       frames_.emplace_back();
@@ -186,6 +211,7 @@ absl::StatusOr<Interpreter::Flow> Interpreter::ExecFor(const Node& node) {
   if (node.condition != nullptr) {  // {% for x in xs if cond %}: filter first.
     std::vector<Value> kept;
     for (Value& item : items) {
+      frames_.back().clear();
       bindings.clear();
       RETURN_IF_ERROR(Unpack(node.targets, item, &bindings));
       for (auto& [name, value] : bindings) SetLocal(name, std::move(value));
@@ -207,6 +233,7 @@ absl::StatusOr<Interpreter::Flow> Interpreter::ExecFor(const Node& node) {
   });
   for (int64_t i = 0; i < length; ++i) {
     *index = i;
+    frames_.back().clear();  // Each iteration starts from the outer scope, as in Jinja.
     bindings.clear();
     RETURN_IF_ERROR(Unpack(node.targets, items[static_cast<size_t>(i)], &bindings));
     for (auto& [name, value] : bindings) SetLocal(name, std::move(value));
@@ -239,6 +266,7 @@ absl::Status Interpreter::ExecSet(const Node& node) {
 }
 
 absl::Status Interpreter::Assign(const Node& node, Value value) {
+  RETURN_IF_ERROR(CheckStorable(value));
   if (!node.attribute.empty()) {
     const Value target = Lookup(node.targets[0]);
     if (!target.is_namespace()) {
@@ -246,12 +274,25 @@ absl::Status Interpreter::Assign(const Node& node, Value value) {
           "line ", node.line, ": cannot assign attribute on non-namespace object '",
           node.targets[0], "'"));
     }
+    if (value.HasNamespace()) {
+      // Keeps namespaces acyclic, so their memory is freed.
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", node.line, ": a namespace cannot hold a namespace"));
+    }
     target.namespace_attrs().Set(node.attribute, std::move(value));
     return absl::OkStatus();
   }
   std::vector<std::pair<std::string, Value>> bindings;
   RETURN_IF_ERROR(Unpack(node.targets, value, &bindings));
   for (auto& [name, bound] : bindings) SetLocal(name, std::move(bound));
+  return absl::OkStatus();
+}
+
+absl::Status Interpreter::CheckStorable(const Value& value) {
+  if (value.Depth() > kMaxNestingDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("values nested more than ", kMaxNestingDepth, " levels deep"));
+  }
   return absl::OkStatus();
 }
 

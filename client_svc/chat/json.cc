@@ -158,6 +158,7 @@ class Dumper {
             absl::StrCat("Object of type ", value.TypeName(), " is not JSON serializable"));
     }
     if (depth >= kMaxValueDepth) return absl::InvalidArgumentError("tojson: value nested too deeply");
+    if (out->size() > kMaxReprBytes) return absl::ResourceExhaustedError("tojson: output too large");
     if (value.is_list()) {
       const auto& items = value.items();
       if (items.empty()) {

@@ -1,6 +1,7 @@
 // Python methods of strings, lists and dicts (builtins.h: BoundMethod).
 // Lists and dicts cannot be changed: their mutating methods are errors, as in
 // HF's ImmutableSandboxedEnvironment.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -80,13 +81,14 @@ absl::StatusOr<Value> Join(CallContext& context, const Value& self, const CallAr
     }
     if (i > 0) out.append(self.string_value());
     out.append(items[i].string_value());
+    RETURN_IF_ERROR(context.CheckSize(out.size()));
   }
   RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(out.size() / 16 + items.size())));
   return Value(std::move(out));
 }
 
 // Python str.format with {} / {0} / {name} fields (no format specs).
-absl::StatusOr<Value> Format(const Value& self, const CallArgs& args) {
+absl::StatusOr<Value> Format(CallContext& context, const Value& self, const CallArgs& args) {
   const std::string& format = self.string_value();
   std::string out;
   size_t auto_index = 0;
@@ -118,6 +120,7 @@ absl::StatusOr<Value> Format(const Value& self, const CallArgs& args) {
     }
     if (value == nullptr) return absl::InvalidArgumentError(absl::StrCat("format: no argument for {", field, "}"));
     out.append(value->Str());
+    RETURN_IF_ERROR(context.CheckSize(out.size()));
     i = close;
   }
   return Value(std::move(out));
@@ -158,7 +161,7 @@ absl::StatusOr<Value> StringMethod(CallContext& context, absl::string_view name,
   if (name == "index") return Find(self, args, false, true);
   if (name == "rindex") return Find(self, args, true, true);
   if (name == "join") return Join(context, self, args);
-  if (name == "format") return Format(self, args);
+  if (name == "format") return Format(context, self, args);
   if (name == "ljust") return Pad(self, args, -1);
   if (name == "center") return Pad(self, args, 0);
   if (name == "rjust") return Pad(self, args, 1);
@@ -167,6 +170,9 @@ absl::StatusOr<Value> StringMethod(CallContext& context, absl::string_view name,
     ASSIGN_OR_RETURN(std::string old, StringArg(name, args, 0, "old"));
     ASSIGN_OR_RETURN(std::string replacement, StringArg(name, args, 1, "new"));
     ASSIGN_OR_RETURN(int64_t count, IntArg(name, args, 2, "count", -1));
+    const int64_t matches = old.empty() ? PyLength(text) + 1 : PyCount(text, old);
+    const int64_t replaced = count < 0 ? matches : std::min(matches, count);
+    RETURN_IF_ERROR(context.CheckSize(text.size() + static_cast<size_t>(replaced) * replacement.size()));
     std::string out = PyReplace(text, old, replacement, count);
     RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(out.size() / 16)));
     return Value(std::move(out));

@@ -30,6 +30,7 @@ absl::StatusOr<Value> Repeat(CallContext& context, const Value& sequence, int64_
     if (size != 0 && static_cast<uint64_t>(times) > (uint64_t{1} << 40) / size) {
       return absl::ResourceExhaustedError("string repetition is too large");
     }
+    RETURN_IF_ERROR(context.CheckSize(size * static_cast<size_t>(times)));
     RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(size) * times / kBytesPerStep));
     std::string out;
     out.reserve(size * static_cast<size_t>(times));
@@ -40,6 +41,7 @@ absl::StatusOr<Value> Repeat(CallContext& context, const Value& sequence, int64_
   if (size != 0 && static_cast<uint64_t>(times) > (uint64_t{1} << 40) / size) {
     return absl::ResourceExhaustedError("list repetition is too large");
   }
+  RETURN_IF_ERROR(context.CheckSize(size * static_cast<size_t>(times)));
   RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(size) * times));
   std::vector<Value> items;
   for (int64_t i = 0; i < times; ++i) {
@@ -117,6 +119,7 @@ absl::StatusOr<Value> BinaryOperation(CallContext& context, absl::string_view op
   if (op == "~") {
     std::string out = a.Str();
     out.append(b.Str());
+    RETURN_IF_ERROR(context.CheckSize(out.size()));
     RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(out.size()) / kBytesPerStep));
     return Value(std::move(out));
   }
@@ -125,11 +128,13 @@ absl::StatusOr<Value> BinaryOperation(CallContext& context, absl::string_view op
   if (a.is_number() && b.is_number()) return Arithmetic(op, a, b);
   if (op == "+") {
     if (a.is_string() && b.is_string()) {
+      RETURN_IF_ERROR(context.CheckSize(a.string_value().size() + b.string_value().size()));
       RETURN_IF_ERROR(context.Charge(
           static_cast<int64_t>(a.string_value().size() + b.string_value().size()) / kBytesPerStep));
       return Value(a.string_value() + b.string_value());
     }
     if (a.is_list() && b.is_list() && a.list().is_tuple == b.list().is_tuple) {
+      RETURN_IF_ERROR(context.CheckSize(a.items().size() + b.items().size()));
       RETURN_IF_ERROR(context.Charge(static_cast<int64_t>(a.items().size() + b.items().size())));
       std::vector<Value> items = a.items();
       items.insert(items.end(), b.items().begin(), b.items().end());
@@ -145,7 +150,7 @@ absl::StatusOr<Value> BinaryOperation(CallContext& context, absl::string_view op
     if ((b.is_string() || b.is_list()) && a.is_integral()) return Repeat(context, b, a.int_value());
   }
   if (op == "%" && a.is_string()) {
-    ASSIGN_OR_RETURN(std::string formatted, PercentFormat(a.string_value(), b));
+    ASSIGN_OR_RETURN(std::string formatted, PercentFormat(context, a.string_value(), b));
     return Value(std::move(formatted));
   }
   return TypeError(op, a, b);
@@ -199,7 +204,8 @@ absl::StatusOr<bool> Compare(absl::string_view op, const Value& a, const Value& 
   return less || ValuesEqual(a, b);
 }
 
-absl::StatusOr<std::string> PercentFormat(absl::string_view format, const Value& args) {
+absl::StatusOr<std::string> PercentFormat(CallContext& context, absl::string_view format,
+                                          const Value& args) {
   std::vector<Value> positional;
   if (args.is_list() && args.list().is_tuple) {
     positional = args.items();
@@ -213,6 +219,7 @@ absl::StatusOr<std::string> PercentFormat(absl::string_view format, const Value&
       out.push_back(format[i]);
       continue;
     }
+    RETURN_IF_ERROR(context.CheckSize(out.size()));
     if (++i >= format.size()) return absl::InvalidArgumentError("incomplete format");
     const Value* arg = nullptr;
     if (format[i] == '(') {
@@ -305,6 +312,7 @@ absl::StatusOr<std::string> PercentFormat(absl::string_view format, const Value&
   if (next < positional.size() && !args.is_dict()) {
     return absl::InvalidArgumentError("not all arguments converted during string formatting");
   }
+  RETURN_IF_ERROR(context.CheckSize(out.size()));
   return out;
 }
 

@@ -24,7 +24,9 @@ absl::StatusOr<bool> Compare(absl::string_view op, const Value& a, const Value& 
 
 // Python's `format % args` (%s %r %d %i %f %x %% with flags, width and
 // precision); `args` is a tuple, a dict (for %(name)s) or one value.
-absl::StatusOr<std::string> PercentFormat(absl::string_view format, const Value& args);
+// RESOURCE_EXHAUSTED if the result would pass context.CheckSize.
+absl::StatusOr<std::string> PercentFormat(CallContext& context, absl::string_view format,
+                                          const Value& args);
 
 }  // namespace tern::jinja
 

@@ -15,7 +15,10 @@ namespace tern::jinja {
 
 // Nesting deeper than this (blocks inside blocks, or brackets, operators and
 // calls inside one expression) is an error rather than a deep recursion.
-inline constexpr int kMaxParseDepth = 100;
+inline constexpr int kMaxParseDepth = 200;
+// Expression trees taller than this are refused: long operator, attribute
+// and filter chains are parsed in loops but evaluated recursively.
+inline constexpr int kMaxExpressionDepth = 256;
 
 // Parses a whole template. Errors name the line.
 absl::StatusOr<NodeList> Parse(const std::vector<Token>& tokens);

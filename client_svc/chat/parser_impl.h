@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "client_svc/chat/ast.h"
 #include "client_svc/chat/lexer.h"
+#include "client_svc/chat/parser.h"
 
 namespace tern::jinja {
 
@@ -108,6 +109,10 @@ class Parser {
    private:
     Parser* parser_;
   };
+
+  // Sets `expr`'s depth from its children; INVALID_ARGUMENT past
+  // kMaxExpressionDepth.
+  absl::StatusOr<ExprPtr> Seal(ExprPtr expr) const;
 
   ExprPtr MakeExpr(Expr::Kind kind) const {
     auto expr = std::make_unique<Expr>();

@@ -1,5 +1,6 @@
 #include "client_svc/chat/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -50,17 +51,23 @@ void DictData::Set(std::string key, Value value) {
   if (!index_.empty()) {
     auto it = index_.find(key);
     if (it != index_.end()) {
+      depth_ = std::max(depth_, value.Depth() + 1);
+      has_namespace_ = has_namespace_ || value.HasNamespace();
       entries_[it->second].second = std::move(value);
       return;
     }
   } else {
     for (auto& entry : entries_) {
       if (entry.first == key) {
+        depth_ = std::max(depth_, value.Depth() + 1);
+        has_namespace_ = has_namespace_ || value.HasNamespace();
         entry.second = std::move(value);
         return;
       }
     }
   }
+  depth_ = std::max(depth_, value.Depth() + 1);
+  has_namespace_ = has_namespace_ || value.HasNamespace();
   entries_.emplace_back(std::move(key), std::move(value));
   if (entries_.size() == kIndexThreshold) {
     for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
@@ -71,6 +78,10 @@ void DictData::Set(std::string key, Value value) {
 
 Value Value::MakeList(std::vector<Value> items, bool is_tuple) {
   auto data = std::make_shared<ListData>();
+  for (const Value& item : items) {
+    data->depth = std::max(data->depth, item.Depth() + 1);
+    data->has_namespace = data->has_namespace || item.HasNamespace();
+  }
   data->items = std::move(items);
   data->is_tuple = is_tuple;
   return Value(Data(std::shared_ptr<const ListData>(std::move(data))));
@@ -84,6 +95,32 @@ Value Value::MakeNamespace(std::shared_ptr<DictData> attrs) {
 
 Value Value::MakeCallable(std::shared_ptr<const Callable> callable) {
   return Value(Data(std::move(callable)));
+}
+
+int Value::Depth() const {
+  switch (kind()) {
+    case Kind::kList:
+      return list().depth;
+    case Kind::kDict:
+      return dict().depth();
+    case Kind::kNamespace:
+      return namespace_attrs().depth();
+    default:
+      return 0;
+  }
+}
+
+bool Value::HasNamespace() const {
+  switch (kind()) {
+    case Kind::kList:
+      return list().has_namespace;
+    case Kind::kDict:
+      return dict().has_namespace();
+    case Kind::kNamespace:
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool Value::Truthy() const {
@@ -156,14 +193,14 @@ void AppendRepr(const Value& value, int depth, std::string* out) {
     case Kind::kNamespace:
       break;
   }
-  if (depth >= kMaxValueDepth) {
+  if (depth >= kMaxValueDepth || out->size() > kMaxReprBytes) {
     out->append("...");
     return;
   }
   if (value.is_list()) {
     const ListData& data = value.list();
     out->append(data.is_tuple ? "(" : "[");
-    for (size_t i = 0; i < data.items.size(); ++i) {
+    for (size_t i = 0; i < data.items.size() && out->size() <= kMaxReprBytes; ++i) {
       if (i > 0) out->append(", ");
       AppendRepr(data.items[i], depth + 1, out);
     }
@@ -175,6 +212,7 @@ void AppendRepr(const Value& value, int depth, std::string* out) {
   out->append(value.is_dict() ? "{" : "<Namespace {");
   bool first = true;
   for (const auto& [key, item] : data.entries()) {
+    if (out->size() > kMaxReprBytes) break;
     if (!first) out->append(", ");
     first = false;
     absl::StrAppend(out, StringRepr(key), ": ");

@@ -27,13 +27,21 @@ namespace tern::jinja {
 class Value;
 class Callable;
 
-// Recursive operations on values (repr, ==, <, tojson) stop at this depth:
-// a template can build arbitrarily deep or cyclic values.
+// Recursive operations on values (repr, ==, <, tojson) stop at this depth.
 inline constexpr int kMaxValueDepth = 64;
+// str() and repr() of containers stop (truncated) past this many bytes, so
+// printing a huge list cannot exhaust memory; callers' size checks then
+// reject the result.
+inline constexpr size_t kMaxReprBytes = size_t{64} << 20;
+// Templates cannot keep values nested deeper than this (see
+// Interpreter::Assign): it bounds the recursion that destroys them.
+inline constexpr int kMaxNestingDepth = 1000;
 
 struct ListData {
   std::vector<Value> items;
   bool is_tuple = false;  // Only changes repr(): (1, 2) instead of [1, 2].
+  int depth = 1;          // 1 + the deepest item's depth.
+  bool has_namespace = false;  // Some item is or holds a namespace.
 };
 
 // An insertion-ordered dict with string keys.
@@ -44,9 +52,14 @@ class DictData {
   void Set(std::string key, Value value);
   size_t size() const { return entries_.size(); }
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  // 1 + the deepest value's depth (never lowered by replacing a value).
+  int depth() const { return depth_; }
+  bool has_namespace() const { return has_namespace_; }
 
  private:
   std::vector<std::pair<std::string, Value>> entries_;
+  int depth_ = 1;
+  bool has_namespace_ = false;
   absl::flat_hash_map<std::string, size_t> index_;  // Built once the dict grows.
 };
 
@@ -73,8 +86,9 @@ class Value {
   Value(int64_t i) : data_(i) {}                    // NOLINT
   Value(int i) : data_(static_cast<int64_t>(i)) {}  // NOLINT
   Value(double d) : data_(d) {}                     // NOLINT
-  Value(std::string s) : data_(std::move(s)) {}     // NOLINT
-  Value(const char* s) : data_(std::string(s)) {}   // NOLINT
+  // Strings are shared, so copying a Value never copies text.
+  Value(std::string s) : data_(std::make_shared<const std::string>(std::move(s))) {}  // NOLINT
+  Value(const char* s) : Value(std::string(s)) {}                                      // NOLINT
   static Value MakeList(std::vector<Value> items, bool is_tuple = false);
   static Value MakeDict(std::shared_ptr<const DictData> dict);
   static Value MakeNamespace(std::shared_ptr<DictData> attrs);
@@ -101,13 +115,20 @@ class Value {
   double float_value() const {
     return is_float() ? std::get<double>(data_) : static_cast<double>(int_value());
   }
-  const std::string& string_value() const { return std::get<std::string>(data_); }
+  const std::string& string_value() const {
+    return *std::get<std::shared_ptr<const std::string>>(data_);
+  }
   const ListData& list() const { return *std::get<std::shared_ptr<const ListData>>(data_); }
   const std::vector<Value>& items() const { return list().items; }
   const DictData& dict() const { return *std::get<std::shared_ptr<const DictData>>(data_); }
   DictData& namespace_attrs() const { return *std::get<Namespace>(data_).attrs; }
   const Callable& callable() const { return *std::get<std::shared_ptr<const Callable>>(data_); }
   const std::string& undefined_hint() const { return std::get<Undefined>(data_).hint; }
+
+  // Nesting depth: 0 for scalars, 1 for a flat list or dict, ...
+  int Depth() const;
+  // True for namespaces and containers holding one.
+  bool HasNamespace() const;
 
   // Python truthiness.
   bool Truthy() const;
@@ -121,7 +142,7 @@ class Value {
 
  private:
   friend void AppendRepr(const Value& value, int depth, std::string* out);
-  using Data = std::variant<Undefined, None, bool, int64_t, double, std::string,
+  using Data = std::variant<Undefined, None, bool, int64_t, double, std::shared_ptr<const std::string>,
                             std::shared_ptr<const ListData>, std::shared_ptr<const DictData>,
                             Namespace, std::shared_ptr<const Callable>>;
   explicit Value(Data data) : data_(std::move(data)) {}

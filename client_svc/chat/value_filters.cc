@@ -133,7 +133,7 @@ absl::StatusOr<Value> RoundFilter(const Value& input, const CallArgs& args) {
   return Value(rounded / scale);
 }
 
-absl::StatusOr<Value> IndentFilter(const Value& input, const CallArgs& args) {
+absl::StatusOr<Value> IndentFilter(CallContext& context, const Value& input, const CallArgs& args) {
   RETURN_IF_ERROR(CheckArgs("indent", args, 3, {"width", "first", "blank"}));
   std::string indentation = "    ";
   if (const Value* width = args.Get(0, "width")) {
@@ -146,6 +146,7 @@ absl::StatusOr<Value> IndentFilter(const Value& input, const CallArgs& args) {
   const bool first = BoolArg(args, 1, "first", false);
   const bool blank = BoolArg(args, 2, "blank", false);
   const std::vector<std::string> lines = PySplitLines(input.Str() + "\n");
+  RETURN_IF_ERROR(context.CheckSize(input.Str().size() + lines.size() * (indentation.size() + 1)));
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i > 0) {
@@ -196,7 +197,7 @@ std::optional<absl::StatusOr<Value>> ApplyValueFilter(CallContext& context, absl
   if (name == "int") return IntFilter(input, args);
   if (name == "float") return FloatFilter(input, args);
   if (name == "round") return RoundFilter(input, args);
-  if (name == "indent") return IndentFilter(input, args);
+  if (name == "indent") return IndentFilter(context, input, args);
   if (name == "truncate") return TruncateFilter(input, args);
   if (name == "attr") {
     // Python getattr only: a dict's keys are not its attributes.
@@ -219,7 +220,7 @@ std::optional<absl::StatusOr<Value>> ApplyValueFilter(CallContext& context, absl
       for (const auto& [key, value] : args.keyword) dict->Set(key, value);
       format_args = Value::MakeDict(std::move(dict));
     }
-    absl::StatusOr<std::string> out = PercentFormat(input.Str(), format_args);
+    absl::StatusOr<std::string> out = PercentFormat(context, input.Str(), format_args);
     if (!out.ok()) return out.status();
     return Value(*std::move(out));
   }
@@ -266,6 +267,12 @@ std::optional<absl::StatusOr<Value>> ApplyValueFilter(CallContext& context, absl
   if (!replacement.ok()) return replacement.status();
   absl::StatusOr<int64_t> count = IntArg("replace", args, 2, "count", -1);
   if (!count.ok()) return count.status();
+  const int64_t matches = old->empty() ? PyLength(text) + 1 : PyCount(text, *old);
+  const int64_t replaced = *count < 0 ? matches : std::min(matches, *count);
+  if (absl::Status size = context.CheckSize(text.size() + static_cast<size_t>(replaced) * replacement->size());
+      !size.ok()) {
+    return size;
+  }
   std::string out = PyReplace(text, *old, *replacement, *count);
   if (absl::Status charged = context.Charge(static_cast<int64_t>(out.size() / 16)); !charged.ok()) {
     return charged;
