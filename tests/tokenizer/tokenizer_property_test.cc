@@ -65,7 +65,7 @@ void ExpectStreamingMatchesDecode(const Tokenizer& tokenizer, const std::vector<
 
 TEST_F(TokenizerPropertyTest, ByteLevelTokenizersDecodeTheirEncodingToTheNormalizedText) {
   RandomText random(1);
-  for (int i = 0; i < 1500; ++i) {
+  for (int i = 0; i < 4000; ++i) {
     const std::string text = random.Next();
     const std::string nfc = *NormalizeUnicode(text, NormalizationForm::kNfc);
     EXPECT_EQ(*qwen3().Decode(*qwen3().Encode(text, false)), nfc) << text;
@@ -75,7 +75,7 @@ TEST_F(TokenizerPropertyTest, ByteLevelTokenizersDecodeTheirEncodingToTheNormali
 
 TEST_F(TokenizerPropertyTest, SentencePieceTokenizerDecodesItsEncodingToTheText) {
   RandomText random(2);
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     std::string text = random.Next();
     // U+2581 is Llama 2's own space marker and decodes as a space.
     if (text.find("\xE2\x96\x81") != std::string::npos) continue;
@@ -97,7 +97,7 @@ TEST_F(TokenizerPropertyTest, LongWhitespaceRunsAndLongWordsRoundTrip) {
 
 TEST_F(TokenizerPropertyTest, StreamingEncodedTextMatchesDecodeAtEverySplitPoint) {
   RandomText random(3);
-  for (int i = 0; i < 150; ++i) {
+  for (int i = 0; i < 400; ++i) {
     const std::string text = random.Next(8);
     for (const Tokenizer* tokenizer : {&qwen3(), &llama3(), &llama2()}) {
       ExpectStreamingMatchesDecode(*tokenizer, *tokenizer->Encode(text, i % 2 == 0));
@@ -107,7 +107,7 @@ TEST_F(TokenizerPropertyTest, StreamingEncodedTextMatchesDecodeAtEverySplitPoint
 
 TEST_F(TokenizerPropertyTest, StreamingRandomByteLevelIdsMatchesDecode) {
   RandomText random(4);
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     for (const Tokenizer* tokenizer : {&qwen3(), &llama3()}) {
       std::vector<int32_t> ids(1 + random.Uniform(24));
       for (int32_t& id : ids) id = static_cast<int32_t>(random.Uniform(tokenizer->vocab_size()));
