@@ -27,6 +27,10 @@ struct TokenizerConfig {
 
   std::optional<bool> add_bos_token;
   std::optional<bool> add_eos_token;
+  // Read as written. transformers does not apply it when decoding BPE
+  // tokenizers (the only model Tern supports: the fixtures' decodes confirm
+  // it for Llama 3.1, whose config sets it), so DecodeOptions leaves the
+  // cleanup off unless a caller asks for it.
   bool clean_up_tokenization_spaces = false;
   bool split_special_tokens = false;
   std::optional<int64_t> model_max_length;  // Absent when the file's value is a placeholder.
