@@ -15,19 +15,6 @@ std::string Pcre2Error(int code) {
   return reinterpret_cast<const char*>(buffer);
 }
 
-std::string EscapeLiteral(absl::string_view literal) {
-  // \Q..\E would break on a literal containing "\E"; escape byte by byte.
-  std::string escaped;
-  for (char c : literal) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '_' || byte >= 0x80;
-    if (!word) escaped.push_back('\\');
-    escaped.push_back(c);
-  }
-  return escaped;
-}
-
 // Length of the UTF-8 character starting with `lead` (1 for stray bytes).
 size_t CharLength(unsigned char lead) {
   if (lead < 0xC0) return 1;
@@ -49,10 +36,6 @@ absl::StatusOr<std::unique_ptr<Regex>> Regex::Compile(absl::string_view pattern)
   }
   const bool jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
   return std::unique_ptr<Regex>(new Regex(std::string(pattern), code, jit));
-}
-
-absl::StatusOr<std::unique_ptr<Regex>> Regex::Literal(absl::string_view literal) {
-  return Compile(EscapeLiteral(literal));
 }
 
 Regex::Regex(std::string pattern, void* code, bool jit)

@@ -23,9 +23,6 @@ class Regex {
   // pattern and the offset of the error.
   static absl::StatusOr<std::unique_ptr<Regex>> Compile(absl::string_view pattern);
 
-  // A regex matching `literal` exactly.
-  static absl::StatusOr<std::unique_ptr<Regex>> Literal(absl::string_view literal);
-
   ~Regex();
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;

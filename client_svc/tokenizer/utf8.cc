@@ -134,21 +134,6 @@ std::string Utf8Lossy(absl::string_view bytes) {
   return out;
 }
 
-size_t IncompleteUtf8Suffix(absl::string_view bytes) {
-  // An incomplete sequence is at most 3 bytes: look at the last lead byte.
-  const size_t size = bytes.size();
-  for (size_t back = 1; back <= 3 && back <= size; ++back) {
-    const auto byte = static_cast<uint8_t>(bytes[size - back]);
-    if ((byte & 0xC0) == 0x80) continue;  // A continuation byte: keep looking.
-    if (byte < 0xC2 || byte > 0xF4) return 0;  // ASCII, or never a lead byte.
-    bool complete;
-    const size_t n = MaximalSubpart(bytes, size - back, &complete);
-    // Incomplete only if the subpart runs to the very end without an error.
-    return !complete && n == back ? back : 0;
-  }
-  return 0;
-}
-
 size_t CountUtf8Chars(absl::string_view text) {
   size_t count = 0;
   for (char c : text) count += (static_cast<uint8_t>(c) & 0xC0) != 0x80;

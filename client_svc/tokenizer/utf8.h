@@ -35,11 +35,6 @@ bool IsValidUtf8(absl::string_view text);
 void AppendUtf8Lossy(absl::string_view bytes, std::string* out);
 std::string Utf8Lossy(absl::string_view bytes);
 
-// The length of the trailing incomplete sequence of `bytes`: 1-3 if `bytes`
-// ends with the start of a well-formed sequence that more bytes could still
-// complete, otherwise 0.
-size_t IncompleteUtf8Suffix(absl::string_view bytes);
-
 // Number of code points in well-formed `text` (counts lead bytes).
 size_t CountUtf8Chars(absl::string_view text);
 

@@ -42,16 +42,5 @@ TEST(Utf8Test, LossyConversionReplacesMaximalSubparts) {
   EXPECT_EQ(Utf8Lossy("\xF0\x9F\x98"), kFffd);
 }
 
-TEST(Utf8Test, FindsAnIncompleteSequenceAtTheEnd) {
-  EXPECT_EQ(IncompleteUtf8Suffix("abc"), 0u);
-  EXPECT_EQ(IncompleteUtf8Suffix("a\xE4"), 1u);
-  EXPECT_EQ(IncompleteUtf8Suffix("a\xE4\xB8"), 2u);
-  EXPECT_EQ(IncompleteUtf8Suffix("a\xE4\xB8\xAD"), 0u);
-  EXPECT_EQ(IncompleteUtf8Suffix("\xF0\x9F\x98"), 3u);
-  EXPECT_EQ(IncompleteUtf8Suffix("a\xFF"), 0u);  // Never a lead byte.
-  EXPECT_EQ(IncompleteUtf8Suffix("a\x80"), 0u);  // A stray continuation.
-  EXPECT_EQ(IncompleteUtf8Suffix("\xE0\x80"), 0u);  // Already ill-formed.
-}
-
 }  // namespace
 }  // namespace tern
