@@ -120,6 +120,9 @@ class ByteLevelPreTokenizer : public PreTokenizer {
 
   bool EndsWithByteLevel() const override { return true; }
   void DeferByteMapping() override { map_bytes_ = false; }
+  bool IsIdentity() const override {
+    return !map_bytes_ && !add_prefix_space_ && gpt2_split_ == nullptr;
+  }
 
  private:
   absl::Status Emit(absl::string_view word, bool at_input_start, WordSink sink) const {
@@ -194,7 +197,12 @@ class SequencePreTokenizer : public PreTokenizer {
   bool EndsWithByteLevel() const override {
     return !steps_.empty() && steps_.back()->EndsWithByteLevel();
   }
-  void DeferByteMapping() override { steps_.back()->DeferByteMapping(); }
+  bool IsIdentity() const override { return steps_.empty(); }
+  void DeferByteMapping() override {
+    steps_.back()->DeferByteMapping();
+    // A deferred ByteLevel step without a prefix space or regex does nothing.
+    if (steps_.back()->IsIdentity()) steps_.pop_back();
+  }
 
  private:
   // Runs steps_[i..] on `text`.

@@ -46,6 +46,9 @@ class PreTokenizer {
   // then works on the bytes directly (the same ids, without building the
   // mapped strings). REQUIRES: EndsWithByteLevel(). Call once, before use.
   virtual void DeferByteMapping() {}
+
+  // True if PreTokenize passes its text on unchanged, as one word.
+  virtual bool IsIdentity() const { return false; }
 };
 
 // Builds the pre-tokenizer that `json` (tokenizer.json's "pre_tokenizer"

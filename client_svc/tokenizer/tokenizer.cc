@@ -71,6 +71,7 @@ absl::Status Tokenizer::Build(const nlohmann::json& root, const TokenizerOptions
   if (pre_tokenizer_ != nullptr && pre_tokenizer_->EndsWithByteLevel() &&
       model_->EnableByteMode()) {
     pre_tokenizer_->DeferByteMapping();
+    if (pre_tokenizer_->IsIdentity()) pre_tokenizer_.reset();
   }
 
   if (pre_tokenizer_ == nullptr && model_->CanCutBefore(kMetaspace)) cut_marker_ = kMetaspace;

@@ -31,7 +31,9 @@ void AppendLowercase(char32_t c, std::string* out);
 enum class NormalizationForm { kNfc, kNfd, kNfkc, kNfkd };
 
 // `text` in the given normalization form. INVALID_ARGUMENT if `text` is not
-// well-formed UTF-8. ASCII text is returned without calling into utf8proc.
+// well-formed UTF-8. ASCII text, and for NFC text made only of characters
+// that are NFC in any context (most Latin, Greek, Cyrillic, CJK, kana, Hangul
+// syllables, symbols and emoji), is returned without normalizing it.
 absl::StatusOr<std::string> NormalizeUnicode(absl::string_view text, NormalizationForm form);
 
 }  // namespace tern
