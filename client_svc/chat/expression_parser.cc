@@ -78,23 +78,25 @@ absl::StatusOr<ExprPtr> Parser::ParseCondition() {
   return value;
 }
 
-absl::StatusOr<ExprPtr> Parser::ParseOr() {
-  ASSIGN_OR_RETURN(ExprPtr left, ParseAnd());
-  while (SkipName("or")) {
-    ASSIGN_OR_RETURN(ExprPtr right, ParseAnd());
-    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "or", std::move(left), std::move(right))));
+absl::StatusOr<ExprPtr> Parser::ParseBinaryChain(std::initializer_list<absl::string_view> ops,
+                                                 absl::StatusOr<ExprPtr> (Parser::*operand)()) {
+  ASSIGN_OR_RETURN(ExprPtr left, (this->*operand)());
+  for (;;) {
+    const Token& token = Peek();
+    // "and"/"or" are names, the arithmetic operators operator tokens.
+    if (token.kind != Token::Kind::kOperator && token.kind != Token::Kind::kName) return left;
+    if (std::find(ops.begin(), ops.end(), token.text) == ops.end()) return left;
+    std::string op = token.text;
+    Next();
+    ASSIGN_OR_RETURN(ExprPtr right, (this->*operand)());
+    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left),
+                                           std::move(right))));
   }
-  return left;
 }
 
-absl::StatusOr<ExprPtr> Parser::ParseAnd() {
-  ASSIGN_OR_RETURN(ExprPtr left, ParseNot());
-  while (SkipName("and")) {
-    ASSIGN_OR_RETURN(ExprPtr right, ParseNot());
-    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "and", std::move(left), std::move(right))));
-  }
-  return left;
-}
+absl::StatusOr<ExprPtr> Parser::ParseOr() { return ParseBinaryChain({"or"}, &Parser::ParseAnd); }
+
+absl::StatusOr<ExprPtr> Parser::ParseAnd() { return ParseBinaryChain({"and"}, &Parser::ParseNot); }
 
 absl::StatusOr<ExprPtr> Parser::ParseNot() {
   if (!AtName("not")) return ParseCompare();
@@ -143,44 +145,20 @@ absl::StatusOr<ExprPtr> Parser::ParseCompare() {
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseMath1() {
-  ASSIGN_OR_RETURN(ExprPtr left, ParseConcat());
-  while (AtOperator("+") || AtOperator("-")) {
-    std::string op = Peek().text;
-    Next();
-    ASSIGN_OR_RETURN(ExprPtr right, ParseConcat());
-    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left), std::move(right))));
-  }
-  return left;
+  return ParseBinaryChain({"+", "-"}, &Parser::ParseConcat);
 }
 
-absl::StatusOr<ExprPtr> Parser::ParseConcat() {
-  ASSIGN_OR_RETURN(ExprPtr left, ParseMath2());
-  while (SkipOperator("~")) {
-    ASSIGN_OR_RETURN(ExprPtr right, ParseMath2());
-    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "~", std::move(left), std::move(right))));
-  }
-  return left;
-}
+absl::StatusOr<ExprPtr> Parser::ParseConcat() { return ParseBinaryChain({"~"}, &Parser::ParseMath2); }
 
 absl::StatusOr<ExprPtr> Parser::ParseMath2() {
-  ASSIGN_OR_RETURN(ExprPtr left, ParsePow());
-  while (AtOperator("*") || AtOperator("/") || AtOperator("//") || AtOperator("%")) {
-    std::string op = Peek().text;
-    Next();
-    ASSIGN_OR_RETURN(ExprPtr right, ParsePow());
-    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, std::move(op), std::move(left), std::move(right))));
-  }
-  return left;
+  return ParseBinaryChain({"*", "/", "//", "%"}, &Parser::ParsePow);
 }
 
 absl::StatusOr<ExprPtr> Parser::ParsePow() {
-  ASSIGN_OR_RETURN(ExprPtr left, ParseUnary(/*with_filter=*/true));
-  while (SkipOperator("**")) {
-    ASSIGN_OR_RETURN(ExprPtr right, ParseUnary(/*with_filter=*/true));
-    ASSIGN_OR_RETURN(left, Seal(MakeBinary(Expr::Kind::kBinary, "**", std::move(left), std::move(right))));
-  }
-  return left;
+  return ParseBinaryChain({"**"}, &Parser::ParseUnaryWithFilters);
 }
+
+absl::StatusOr<ExprPtr> Parser::ParseUnaryWithFilters() { return ParseUnary(/*with_filter=*/true); }
 
 absl::StatusOr<ExprPtr> Parser::ParseUnary(bool with_filter) {
   DepthGuard guard(this);

@@ -55,6 +55,10 @@ class Parser {
   absl::StatusOr<ExprPtr> ParseConcat();
   absl::StatusOr<ExprPtr> ParseMath2();
   absl::StatusOr<ExprPtr> ParsePow();
+  // `operand (op operand)*`, left-associative, for the operators `ops`.
+  absl::StatusOr<ExprPtr> ParseBinaryChain(std::initializer_list<absl::string_view> ops,
+                                           absl::StatusOr<ExprPtr> (Parser::*operand)());
+  absl::StatusOr<ExprPtr> ParseUnaryWithFilters();
   absl::StatusOr<ExprPtr> ParseUnary(bool with_filter);
   absl::StatusOr<ExprPtr> ParsePrimary();
   absl::StatusOr<ExprPtr> ParsePostfix(ExprPtr node);

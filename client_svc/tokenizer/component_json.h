@@ -5,10 +5,14 @@
 #define TERN_CLIENT_SVC_TOKENIZER_COMPONENT_JSON_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/json_util.h"
 #include "nlohmann/json.hpp"
@@ -25,6 +29,25 @@ absl::StatusOr<std::string> ComponentType(const JsonObject& object);
 // The array under `key`; INVALID_ARGUMENT if missing or not an array.
 absl::StatusOr<const nlohmann::json*> RequiredArray(const JsonObject& object,
                                                     absl::string_view key);
+
+// Parses each element of the array under `key` with
+// `parse(element, element_path)`, which returns StatusOr<std::unique_ptr<T>>
+// (the element path is "<source>.<key>[i]").
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<std::unique_ptr<T>>> ParseComponentList(const JsonObject& object,
+                                                                  absl::string_view key,
+                                                                  Parse parse) {
+  absl::StatusOr<const nlohmann::json*> list = RequiredArray(object, key);
+  if (!list.ok()) return list.status();
+  std::vector<std::unique_ptr<T>> parts;
+  for (size_t i = 0; i < (*list)->size(); ++i) {
+    absl::StatusOr<std::unique_ptr<T>> part =
+        parse((**list)[i], absl::StrCat(object.source(), ".", key, "[", i, "]"));
+    if (!part.ok()) return part.status();
+    parts.push_back(*std::move(part));
+  }
+  return parts;
+}
 
 // INVALID_ARGUMENT if `path` ("normalizer.normalizers[0].normalizers[2]")
 // nests Sequences deeper than any real tokenizer does (8 levels): keeps the

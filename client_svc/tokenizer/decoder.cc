@@ -245,13 +245,8 @@ absl::StatusOr<std::unique_ptr<Decoder>> ParseDecoder(const nlohmann::json& json
     return std::make_unique<BpeSuffixDecoder>(std::move(suffix));
   }
   if (type == "Sequence") {
-    ASSIGN_OR_RETURN(const nlohmann::json* list, RequiredArray(fields, "decoders"));
-    std::vector<std::unique_ptr<Decoder>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      ASSIGN_OR_RETURN(std::unique_ptr<Decoder> step,
-                       ParseDecoder((*list)[i], absl::StrCat(path, ".decoders[", i, "]")));
-      steps.push_back(std::move(step));
-    }
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Decoder>> steps,
+                     ParseComponentList<Decoder>(fields, "decoders", ParseDecoder));
     return std::make_unique<SequenceDecoder>(std::move(steps));
   }
   return UnsupportedComponent(fields, "decoder", type);

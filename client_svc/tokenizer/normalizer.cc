@@ -182,14 +182,9 @@ absl::StatusOr<std::unique_ptr<Normalizer>> ParseNormalizer(const nlohmann::json
     return std::make_unique<ReplaceNormalizer>(std::move(pattern), std::move(content));
   }
   if (type == "Sequence") {
-    ASSIGN_OR_RETURN(const nlohmann::json* list, RequiredArray(fields, "normalizers"));
-    std::vector<std::unique_ptr<Normalizer>> parts;
-    for (size_t i = 0; i < list->size(); ++i) {
-      ASSIGN_OR_RETURN(std::unique_ptr<Normalizer> part,
-                       ParseNormalizer((*list)[i], absl::StrCat(path, ".normalizers[", i, "]")));
-      parts.push_back(std::move(part));
-    }
-    return std::make_unique<SequenceNormalizer>(std::move(parts));
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Normalizer>> steps,
+                     ParseComponentList<Normalizer>(fields, "normalizers", ParseNormalizer));
+    return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
   return UnsupportedComponent(fields, "normalizer", type);
 }

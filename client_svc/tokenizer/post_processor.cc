@@ -164,13 +164,8 @@ absl::StatusOr<std::unique_ptr<PostProcessor>> ParsePostProcessor(const nlohmann
   if (type == "ByteLevel") return std::make_unique<IdentityPostProcessor>();
   if (type == "RobertaProcessing" || type == "BertProcessing") return ParseClsSep(fields);
   if (type == "Sequence") {
-    ASSIGN_OR_RETURN(const nlohmann::json* list, RequiredArray(fields, "processors"));
-    std::vector<std::unique_ptr<PostProcessor>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      ASSIGN_OR_RETURN(std::unique_ptr<PostProcessor> step,
-                       ParsePostProcessor((*list)[i], absl::StrCat(path, ".processors[", i, "]")));
-      steps.push_back(std::move(step));
-    }
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<PostProcessor>> steps,
+                     ParseComponentList<PostProcessor>(fields, "processors", ParsePostProcessor));
     return std::make_unique<SequencePostProcessor>(std::move(steps));
   }
   return UnsupportedComponent(fields, "post-processor", type);

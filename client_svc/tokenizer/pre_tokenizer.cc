@@ -304,13 +304,8 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const nlohmann::
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   if (type == "Sequence") {
-    ASSIGN_OR_RETURN(const nlohmann::json* list, RequiredArray(fields, "pretokenizers"));
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    for (size_t i = 0; i < list->size(); ++i) {
-      ASSIGN_OR_RETURN(std::unique_ptr<PreTokenizer> step,
-                       ParsePreTokenizer((*list)[i], absl::StrCat(path, ".pretokenizers[", i, "]")));
-      steps.push_back(std::move(step));
-    }
+    ASSIGN_OR_RETURN(std::vector<std::unique_ptr<PreTokenizer>> steps,
+                     ParseComponentList<PreTokenizer>(fields, "pretokenizers", ParsePreTokenizer));
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   return UnsupportedComponent(fields, "pre-tokenizer", type);

@@ -43,7 +43,9 @@ bool TryRender(const std::string& source) {
   input.tools = &tools;
   input.add_generation_prompt = true;
   absl::StatusOr<std::string> text = (*chat)->Render(input);
-  if (!text.ok()) EXPECT_FALSE(text.status().message().empty());
+  if (!text.ok()) {
+    EXPECT_FALSE(text.status().message().empty());
+  }
   return text.ok();
 }
 
