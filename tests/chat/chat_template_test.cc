@@ -1,6 +1,9 @@
 #include "client_svc/chat/chat_template.h"
 
+#include <atomic>
 #include <memory>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -112,6 +115,29 @@ TEST(ChatTemplateTest, SyntaxErrorsNameTheLine) {
       ChatTemplate::Create("line one\n{% if %}", Json::object());
   EXPECT_EQ(chat.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(chat.status().message(), HasSubstr("line 2"));
+}
+
+TEST(ChatTemplateTest, RendersFromManyThreadsAtOnce) {
+  const auto chat = Make(
+      "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}"
+      "{{ m.role }}{{ loop.index }}{% endfor %}={{ ns.n }}");
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Json messages = Json::array();
+      for (int i = 0; i <= t; ++i) messages.push_back({{"role", "r"}, {"content", "c"}});
+      std::string expected;
+      for (int i = 1; i <= t + 1; ++i) expected += "r" + std::to_string(i);
+      expected += "=" + std::to_string(t + 1);
+      for (int round = 0; round < 200; ++round) {
+        absl::StatusOr<std::string> text = Render(*chat, messages);
+        if (!text.ok() || *text != expected) ++mismatches;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Properties on random Unicode text (fixed seeds): decoding an encoding gives
 // back the normalized text, and the incremental detokenizer's pieces add up
 // to the one-shot decode at every point of a stream.
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -114,6 +116,28 @@ TEST_F(TokenizerPropertyTest, StreamingRandomByteLevelIdsMatchesDecode) {
       ExpectStreamingMatchesDecode(*tokenizer, ids);
     }
   }
+}
+
+TEST_F(TokenizerPropertyTest, EncodesAndDecodesTheSameFromManyThreadsAtOnce) {
+  RandomText random(5);
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) texts.push_back(random.Next());
+  std::vector<std::vector<int32_t>> expected;
+  for (const std::string& text : texts) expected.push_back(*qwen3().Encode(text, true));
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (size_t i = t; i < texts.size(); i += 1 + t) {
+          const std::vector<int32_t> ids = *qwen3().Encode(texts[i], true);
+          if (ids != expected[i] || *qwen3().Decode(ids) != *qwen3().Decode(expected[i])) ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
