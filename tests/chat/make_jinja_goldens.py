@@ -10,6 +10,7 @@ Usage: python3 tests/chat/make_jinja_goldens.py  (needs jinja2 >= 3.1)
 import json
 import os
 import sys
+from datetime import datetime
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -25,8 +26,12 @@ def make_env():
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
                                         extensions=["jinja2.ext.loopcontrols"])
+    def strftime_now(format):
+        return datetime.now().strftime(format)
+
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
     return env
 
 
@@ -131,6 +136,119 @@ CASES = [
     ("tojson_of_template_values", "{{ {'a': [1, 2.5, 'x', none, true]} | tojson }} {{ (1, 2) | tojson }} {{ 'str' | tojson }} {{ 3 | tojson }}", {}),
     # Globals.
     ("dict_global", "{{ dict(a=1, b='x') }} {{ dict({'k': 1}, j=2) }}", {}),
+    # The constructs of other model families' templates (written for these
+    # tests in their style).
+    ("family_llama31_tools", """{{- bos_token }}
+{%- if custom_tools is defined %}{%- set tools = custom_tools %}{%- endif %}
+{%- if not tools_in_user_message is defined %}{%- set tools_in_user_message = true %}{%- endif %}
+{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content']|trim %}
+    {%- set messages = messages[1:] %}
+{%- else %}
+    {%- set system_message = "" %}
+{%- endif %}
+{{- "<|start_header_id|>system<|end_header_id|>\n\n" }}
+{%- if strftime_now is defined %}{{- "Environment: known\n" }}{%- endif %}
+{{- system_message }}{{- "<|eot_id|>" }}
+{%- if tools_in_user_message and not tools is none %}
+    {%- set first_user_message = messages[0]['content']|trim %}
+    {%- set messages = messages[1:] %}
+    {{- '<|start_header_id|>user<|end_header_id|>\n\n' -}}
+    {%- for t in tools %}{{- t | tojson(indent=4) }}{{- "\n\n" }}{%- endfor %}
+    {{- first_user_message + "<|eot_id|>"}}
+{%- endif %}
+{%- for message in messages %}
+    {%- if not (message.role == 'ipython' or message.role == 'tool' or 'tool_calls' in message) %}
+        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' }}
+    {%- elif 'tool_calls' in message %}
+        {%- set tool_call = message.tool_calls[0].function %}
+        {{- '<|start_header_id|>assistant<|end_header_id|>\n\n' -}}
+        {{- '{"name": "' + tool_call.name + '", ' }}{{- '"parameters": ' }}{{- tool_call.arguments | tojson }}{{- "}" }}
+        {%- for arg_name, arg_val in tool_call.arguments | items %}[{{ arg_name }}={{ arg_val }}]{% if not loop.last %},{% endif %}{%- endfor %}
+        {{- "<|eot_id|>" }}
+    {%- else %}
+        {{- "<|start_header_id|>ipython<|end_header_id|>\n\n" }}
+        {%- if message.content is mapping or message.content is iterable %}{{- message.content | tojson }}{%- else %}{{- message.content }}{%- endif %}
+        {{- "<|eot_id|>" }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}""",
+     {"bos_token": "<|begin_of_text|>", "add_generation_prompt": True,
+      "tools": [{"type": "function", "function": {"name": "get_time", "description": "Time in a zone",
+                                                   "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}}],
+      "messages": [{"role": "system", "content": "  Be exact.  "}, {"role": "user", "content": "Time in Paris?"},
+                   {"role": "assistant", "tool_calls": [{"function": {"name": "get_time", "arguments": {"tz": "Europe/Paris", "n": 2}}}]},
+                   {"role": "tool", "content": {"time": "12:00"}}, {"role": "user", "content": "Thanks"}]}),
+    ("family_mistral_alternation", """{{- bos_token }}
+{%- for message in messages %}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}
+        {{- raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}
+    {%- endif %}
+    {%- if message['role'] == 'user' %}
+        {%- if loop.last and system_message is defined %}{{- '[INST] ' + system_message + '\n\n' + message['content'] + '[/INST]' }}
+        {%- else %}{{- '[INST] ' + message['content'] + '[/INST]' }}{%- endif %}
+    {%- elif message['role'] == 'assistant' %}
+        {{- ' ' + message['content']|trim + eos_token}}
+    {%- endif %}
+{%- endfor %}""",
+     {"bos_token": "<s>", "eos_token": "</s>", "system_message": "Answer in French.",
+      "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": " Salut ! "},
+                   {"role": "user", "content": "How are you?"}]}),
+    ("family_gemma_content_parts", """{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- set role = (message['role'] == 'assistant') and 'model' or message['role'] -%}
+    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}{{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}{{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}{{ item['text'] | trim }}{%- endif -%}
+        {%- endfor -%}
+    {%- else -%}{{ raise_exception("Invalid content type") }}{%- endif -%}
+    {{ '<end_of_turn>\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{'<start_of_turn>model\n'}}{%- endif -%}""",
+     {"bos_token": "<bos>", "add_generation_prompt": True,
+      "messages": [{"role": "system", "content": [{"type": "text", "text": "Be kind."}]},
+                   {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " What is this? "}]},
+                   {"role": "assistant", "content": "A cat."}]}),
+    ("family_deepseek_namespace", """{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}
+{%- set ns = namespace(is_first=false, is_tool=false, system_prompt='', is_first_sp=true) %}
+{%- for message in messages %}{%- if message['role'] == 'system' %}{%- if ns.is_first_sp %}{% set ns.system_prompt = ns.system_prompt + message['content'] %}{% set ns.is_first_sp = false %}{%- else %}{% set ns.system_prompt = ns.system_prompt + '\n\n' + message['content'] %}{%- endif %}{%- endif %}{%- endfor %}
+{{- bos_token }}{{- ns.system_prompt }}
+{%- for message in messages %}
+{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{'<｜User｜>' + message['content']}}
+{%- elif message['role'] == 'assistant' and message['content'] is not none %}{%- set content = message['content'] %}{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}
+{%- endif %}
+{%- endfor -%}
+{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜><think>\n'}}{% endif %}""",
+     {"bos_token": "<｜begin▁of▁sentence｜>", "add_generation_prompt": True,
+      "messages": [{"role": "system", "content": "A"}, {"role": "system", "content": "B"},
+                   {"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "<think>easy</think>2"},
+                   {"role": "user", "content": "2+2?"}]}),
+    ("family_granite_tools_and_documents", """{%- if messages[0]['role'] == 'system' %}{%- set system_message = messages[0]['content'] %}{%- set loop_messages = messages[1:] %}
+{%- else %}{%- set system_message = "Knowledge Cutoff Date: April 2024.\nYou are Granite." %}
+{%- if tools and documents %}{%- set system_message = system_message + " You may call tools and use documents." %}
+{%- elif tools %}{%- set system_message = system_message + " You may call tools." %}{%- endif %}
+{%- set loop_messages = messages %}{%- endif %}
+{{- '<|start_of_role|>system<|end_of_role|>' + system_message + '<|end_of_text|>\n' }}
+{%- if tools %}{{- '<|start_of_role|>tools<|end_of_role|>' }}{{- tools | tojson(indent=4) }}{{- '<|end_of_text|>\n' }}{%- endif %}
+{%- if documents %}{%- for document in documents %}{{- '<|start_of_role|>document {"document_id": "' + document['doc_id'] | string + '"}<|end_of_role|>\n' }}{{- document['text'] }}{%- if not loop.last %}{{- '<|end_of_text|>\n' }}{%- endif %}{%- endfor %}{{- '<|end_of_text|>\n' }}{%- endif %}
+{%- for message in loop_messages %}
+    {{- '<|start_of_role|>' + message['role'] + '<|end_of_role|>' + message['content'] + '<|end_of_text|>\n' }}
+    {%- if loop.last and add_generation_prompt %}{{- '<|start_of_role|>assistant' }}{%- if controls %}{{- ' ' + controls | tojson() }}{%- endif %}{{- '<|end_of_role|>' }}{%- endif %}
+{%- endfor %}""",
+     {"add_generation_prompt": True, "controls": {"citations": True, "length": "short"},
+      "tools": [{"name": "search", "parameters": {"q": {"type": "string"}}}],
+      "documents": [{"doc_id": 7, "text": "Tern is fast."}, {"doc_id": "b", "text": "It streams."}],
+      "messages": [{"role": "user", "content": "What is Tern?"}]}),
     # Errors: each must fail.
     ("error_raise_exception", "{{ raise_exception('Conversation roles must alternate') }}", {}),
     ("error_undefined_attribute_of_undefined", "{{ missing.attr }}", {}),
@@ -149,6 +267,8 @@ CASES = [
     ("error_startswith_on_list", "{{ l.startswith('a') }}", {"l": ["a"]}),
     ("error_range_too_big", "{{ range(1000000) | length }}", {}),
     ("error_tilde_binds_tighter_than_plus", "{{ 1 + 2 ~ 3 }}", {}),
+    ("error_mistral_roles_must_alternate", "{% for m in messages %}{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}{% endfor %}",
+     {"messages": [{"role": "user"}, {"role": "user"}]}),
     ("error_unpack_mismatch", "{% for a, b in [[1, 2, 3]] %}{% endfor %}", {}),
 ]
 
