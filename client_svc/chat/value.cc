@@ -326,22 +326,24 @@ std::string FloatRepr(double value) {
   }
   std::string out = negative ? "-" : "";
   const int point = exponent + 1;  // Digits before the decimal point.
+  const absl::string_view d = digits;
   if (exponent >= -4 && exponent < 16) {
     if (point <= 0) {
-      out += "0." + std::string(static_cast<size_t>(-point), '0') + digits;
-    } else if (static_cast<size_t>(point) >= digits.size()) {
-      out += digits + std::string(static_cast<size_t>(point) - digits.size(), '0') + ".0";
+      absl::StrAppend(&out, "0.", std::string(static_cast<size_t>(-point), '0'), d);
+    } else if (static_cast<size_t>(point) >= d.size()) {
+      absl::StrAppend(&out, d, std::string(static_cast<size_t>(point) - d.size(), '0'), ".0");
     } else {
-      out += digits.substr(0, static_cast<size_t>(point)) + "." +
-             digits.substr(static_cast<size_t>(point));
+      absl::StrAppend(&out, d.substr(0, static_cast<size_t>(point)), ".",
+                      d.substr(static_cast<size_t>(point)));
     }
     return out;
   }
-  out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  absl::StrAppend(&out, d.substr(0, 1));
+  if (d.size() > 1) absl::StrAppend(&out, ".", d.substr(1));
   char exp[16];
   std::snprintf(exp, sizeof(exp), "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
-  return out + exp;
+  absl::StrAppend(&out, exp);
+  return out;
 }
 
 std::string StringRepr(absl::string_view text) {

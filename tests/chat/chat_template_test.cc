@@ -6,6 +6,7 @@
 #include <vector>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -128,8 +129,8 @@ TEST(ChatTemplateTest, RendersFromManyThreadsAtOnce) {
       Json messages = Json::array();
       for (int i = 0; i <= t; ++i) messages.push_back({{"role", "r"}, {"content", "c"}});
       std::string expected;
-      for (int i = 1; i <= t + 1; ++i) expected += "r" + std::to_string(i);
-      expected += "=" + std::to_string(t + 1);
+      for (int i = 1; i <= t + 1; ++i) absl::StrAppend(&expected, "r", i);
+      absl::StrAppend(&expected, "=", t + 1);
       for (int round = 0; round < 200; ++round) {
         absl::StatusOr<std::string> text = Render(*chat, messages);
         if (!text.ok() || *text != expected) ++mismatches;
