@@ -37,31 +37,8 @@ inline constexpr size_t kMaxReprBytes = size_t{64} << 20;
 // Interpreter::Assign): it bounds the recursion that destroys them.
 inline constexpr int kMaxNestingDepth = 1000;
 
-struct ListData {
-  std::vector<Value> items;
-  bool is_tuple = false;  // Only changes repr(): (1, 2) instead of [1, 2].
-  int depth = 1;          // 1 + the deepest item's depth.
-  bool has_namespace = false;  // Some item is or holds a namespace.
-};
-
-// An insertion-ordered dict with string keys.
-class DictData {
- public:
-  const Value* Find(absl::string_view key) const;
-  // Inserts or replaces.
-  void Set(std::string key, Value value);
-  size_t size() const { return entries_.size(); }
-  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
-  // 1 + the deepest value's depth (never lowered by replacing a value).
-  int depth() const { return depth_; }
-  bool has_namespace() const { return has_namespace_; }
-
- private:
-  std::vector<std::pair<std::string, Value>> entries_;
-  int depth_ = 1;
-  bool has_namespace_ = false;
-  absl::flat_hash_map<std::string, size_t> index_;  // Built once the dict grows.
-};
+struct ListData;
+class DictData;
 
 // A missing value. `hint` says what was missing, for error messages
 // ("'dict object' has no attribute 'content'").
@@ -118,10 +95,10 @@ class Value {
   const std::string& string_value() const {
     return *std::get<std::shared_ptr<const std::string>>(data_);
   }
-  const ListData& list() const { return *std::get<std::shared_ptr<const ListData>>(data_); }
-  const std::vector<Value>& items() const { return list().items; }
-  const DictData& dict() const { return *std::get<std::shared_ptr<const DictData>>(data_); }
-  DictData& namespace_attrs() const { return *std::get<Namespace>(data_).attrs; }
+  const ListData& list() const;
+  const std::vector<Value>& items() const;
+  const DictData& dict() const;
+  DictData& namespace_attrs() const;
   const Callable& callable() const { return *std::get<std::shared_ptr<const Callable>>(data_); }
   const std::string& undefined_hint() const { return std::get<Undefined>(data_).hint; }
 
@@ -148,6 +125,41 @@ class Value {
   explicit Value(Data data) : data_(std::move(data)) {}
   Data data_;
 };
+
+struct ListData {
+  std::vector<Value> items;
+  bool is_tuple = false;  // Only changes repr(): (1, 2) instead of [1, 2].
+  int depth = 1;          // 1 + the deepest item's depth.
+  bool has_namespace = false;  // Some item is or holds a namespace.
+};
+
+// An insertion-ordered dict with string keys.
+class DictData {
+ public:
+  const Value* Find(absl::string_view key) const;
+  // Inserts or replaces.
+  void Set(std::string key, Value value);
+  size_t size() const { return entries_.size(); }
+  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  // 1 + the deepest value's depth (never lowered by replacing a value).
+  int depth() const { return depth_; }
+  bool has_namespace() const { return has_namespace_; }
+
+ private:
+  std::vector<std::pair<std::string, Value>> entries_;
+  int depth_ = 1;
+  bool has_namespace_ = false;
+  absl::flat_hash_map<std::string, size_t> index_;  // Built once the dict grows.
+};
+
+inline const ListData& Value::list() const {
+  return *std::get<std::shared_ptr<const ListData>>(data_);
+}
+inline const std::vector<Value>& Value::items() const { return list().items; }
+inline const DictData& Value::dict() const {
+  return *std::get<std::shared_ptr<const DictData>>(data_);
+}
+inline DictData& Value::namespace_attrs() const { return *std::get<Namespace>(data_).attrs; }
 
 // Python ==. Past kMaxValueDepth, containers compare unequal.
 bool ValuesEqual(const Value& a, const Value& b, int depth = 0);

@@ -1,7 +1,7 @@
 // libFuzzer target: any bytes as a chat template must parse and render (with
-// small limits) or fail with a Status. Built only with clang
-// (-DTERN_BUILD_FUZZERS=ON); CI runs the bounded gtest fuzz run in
-// tests/chat/template_fuzz_test.cc instead.
+// small limits) or fail with a Status. Built only with clang (see
+// tokenizer_json_fuzzer.cc for the build); CI runs the bounded gtest fuzz
+// run in tests/chat/template_fuzz_test.cc instead.
 //   build/tests/chat_template_fuzzer -max_total_time=60
 #include <cstddef>
 #include <cstdint>

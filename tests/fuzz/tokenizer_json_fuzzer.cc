@@ -1,7 +1,11 @@
 // libFuzzer target: any bytes as tokenizer.json must load or fail with a
 // Status; a loaded tokenizer must encode and decode without crashing.
-// Built only with clang (-DTERN_BUILD_FUZZERS=ON); CI runs the bounded gtest
-// fuzz run in tests/tokenizer/tokenizer_fuzz_test.cc instead.
+// Built only with clang; CI runs the bounded gtest fuzz run in
+// tests/tokenizer/tokenizer_fuzz_test.cc instead. To build with coverage in
+// the libraries too:
+//   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DTERN_WITH_CUDA=OFF \
+//     -DTERN_BUILD_FUZZERS=ON -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined
+//   ninja -C build-fuzz tokenizer_json_fuzzer
 //   build/tests/tokenizer_json_fuzzer -max_total_time=60 tests/data/tokenizers/toy
 #include <cstddef>
 #include <cstdint>
