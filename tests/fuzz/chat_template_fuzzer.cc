@@ -2,7 +2,7 @@
 // small limits) or fail with a Status. Built only with clang (see
 // tokenizer_json_fuzzer.cc for the build); CI runs the bounded gtest fuzz
 // run in tests/chat/template_fuzz_test.cc instead.
-//   build/tests/chat_template_fuzzer -max_total_time=60
+//   build-fuzz/tests/chat_template_fuzzer -max_total_time=60 CORPUS_DIR  # templates
 #include <cstddef>
 #include <cstdint>
 #include <string>

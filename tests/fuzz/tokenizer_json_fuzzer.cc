@@ -6,7 +6,7 @@
 //   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DTERN_WITH_CUDA=OFF \
 //     -DTERN_BUILD_FUZZERS=ON -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined
 //   ninja -C build-fuzz tokenizer_json_fuzzer
-//   build/tests/tokenizer_json_fuzzer -max_total_time=60 tests/data/tokenizers/toy
+//   build-fuzz/tests/tokenizer_json_fuzzer -max_total_time=60 CORPUS_DIR  # tokenizer.json files
 #include <cstddef>
 #include <cstdint>
 #include <string>
