@@ -92,7 +92,9 @@ TEST(PreTokenizerTest, CharacterClassSplitters) {
 std::string Normalize(const std::string& spec, std::string text) {
   absl::StatusOr<std::unique_ptr<Normalizer>> normalizer = ParseNormalizer(nlohmann::json::parse(spec), "test");
   EXPECT_TRUE(normalizer.ok()) << normalizer.status();
-  if (normalizer.ok()) EXPECT_TRUE((*normalizer)->Normalize(&text).ok());
+  if (normalizer.ok()) {
+    EXPECT_TRUE((*normalizer)->Normalize(&text).ok());
+  }
   return text;
 }
 
@@ -114,7 +116,9 @@ TEST(NormalizerTest, EachNormalizerRewritesAsHfDoes) {
 std::string DecodeTokens(const std::string& spec, std::vector<std::string> tokens) {
   absl::StatusOr<std::unique_ptr<Decoder>> decoder = ParseDecoder(nlohmann::json::parse(spec), "test");
   EXPECT_TRUE(decoder.ok()) << decoder.status();
-  if (decoder.ok()) EXPECT_TRUE((*decoder)->DecodeChain(&tokens).ok());
+  if (decoder.ok()) {
+    EXPECT_TRUE((*decoder)->DecodeChain(&tokens).ok());
+  }
   std::string text;
   for (const std::string& token : tokens) text += token;
   return text;
