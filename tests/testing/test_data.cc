@@ -35,6 +35,15 @@ std::string BinaryPath(const std::string& relative) {
   return std::string(TERN_BINARY_DIR) + "/" + relative;
 }
 
+std::string ReadTestData(const std::string& relative) {
+  const std::string path = TestDataPath(relative);
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot open " << path;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
 nlohmann::json ReadJsonFile(const std::string& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << "cannot open " << path;

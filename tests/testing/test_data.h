@@ -18,6 +18,10 @@ std::string TestDataPath(const std::string& relative);
 // $TERN_TEST_BIN_DIR set, that directory + the file name.
 std::string BinaryPath(const std::string& relative);
 
+// The contents of TestDataPath(relative); a missing file fails the test and
+// yields "".
+std::string ReadTestData(const std::string& relative);
+
 // Parses a JSON file; fails the test (and returns null) on error.
 nlohmann::json ReadJsonFile(const std::string& path);
 
