@@ -62,7 +62,8 @@ absl::StatusOr<ModelRunnerOutput> ModelExecutor::Execute(const SchedulerOutput& 
     result.prompt_logits_end = row.first_prompt_position + row.num_prompt_rows;
     if (scheduled.samples) {
       float* values = logits_.data() + (row.first_row + row.num_prompt_rows) * vocab;
-      sampler_.Sample(*scheduled.request, values, vocab, &result);
+      sampler_.Sample(MakeSamplingRow(*scheduled.request, sampler_config_.eos_token_ids), values, vocab,
+                      &result);
     }
   }
   return output;

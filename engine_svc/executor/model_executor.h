@@ -17,7 +17,7 @@ class ModelExecutor : public Executor {
  public:
   // REQUIRES: `runner` outlives the executor.
   ModelExecutor(ModelRunner& runner, SamplerConfig sampler_config)
-      : runner_(runner), sampler_(std::move(sampler_config)) {}
+      : runner_(runner), sampler_config_(std::move(sampler_config)) {}
 
   absl::StatusOr<ModelRunnerOutput> Execute(const SchedulerOutput& plan) override;
 
@@ -26,6 +26,7 @@ class ModelExecutor : public Executor {
 
  private:
   ModelRunner& runner_;
+  SamplerConfig sampler_config_;
   Sampler sampler_;
   ForwardBatch batch_;
   std::vector<float> logits_;
