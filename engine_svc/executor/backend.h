@@ -13,7 +13,8 @@
 //   the Hq query heads, then the Hkv key heads, then the Hkv value heads, each
 //   D wide.
 // - KV cache of one layer: k_cache, v_cache [num_blocks, block_size, Hkv, D].
-// - Ops may run asynchronously; CopyToHost waits for everything before it.
+// - Ops may run asynchronously; CopyToHost and Sample wait for everything
+//   before them.
 //
 // Thread safety: a backend is used by one thread at a time.
 #ifndef TERN_ENGINE_SVC_EXECUTOR_BACKEND_H_
@@ -24,6 +25,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine_svc/core/sampler.h"
+#include "engine_svc/core/step_types.h"
 #include "engine_svc/executor/forward_batch.h"
 #include "engine_svc/executor/tensor.h"
 #include "common/host_tensor.h"
@@ -54,6 +58,10 @@ struct BatchTensors {
   int32_t max_seq_len = 0;
 };
 
+// OK when `logits` is a float32 [num_rows, vocab >= 1] matrix, as
+// Backend::Sample takes; INVALID_ARGUMENT saying what is wrong otherwise.
+absl::Status CheckSamplingLogits(const Tensor& logits, int64_t num_rows);
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -76,6 +84,15 @@ class Backend {
   virtual absl::Status CopyToHost(const Tensor& src, float* dst) = 0;
   // Sets every element of `t` to zero.
   virtual void Zero(Tensor t) = 0;
+
+  // Samples row i of `logits` ([rows.size(), vocab] float32, in backend
+  // memory) as rows[i] asks, with exactly the CPU Sampler's semantics
+  // (engine_svc/core/sampler.h), after all work issued before it. Fills
+  // (*results)[i] (resized to rows.size()) with the token and, if asked, the
+  // logprobs; leaves `logits` unchanged. Only these small results reach the
+  // host. INVALID_ARGUMENT for a logits tensor of the wrong shape or dtype.
+  virtual absl::Status Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                              std::vector<RequestResult>* results) = 0;
 
   // out[t, :] = table[ids[t], :] * scale.  table [vocab, H] (a weight).
   virtual void Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) = 0;

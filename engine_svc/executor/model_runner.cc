@@ -39,11 +39,15 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Create(const ModelRunn
   return runner;
 }
 
-absl::Status ModelRunner::Execute(const ForwardBatch& batch, std::vector<float>* logits) {
+absl::StatusOr<Tensor> ModelRunner::ExecuteToDevice(const ForwardBatch& batch) {
   RETURN_IF_ERROR(batch.Validate(model_config().vocab_size, num_kv_blocks(),
                                  static_cast<int32_t>(block_size())));
   ASSIGN_OR_RETURN(BatchTensors tensors, backend_->UploadBatch(batch));
-  ASSIGN_OR_RETURN(Tensor device_logits, model_->Forward(tensors, *cache_));
+  return model_->Forward(tensors, *cache_);
+}
+
+absl::Status ModelRunner::Execute(const ForwardBatch& batch, std::vector<float>* logits) {
+  ASSIGN_OR_RETURN(Tensor device_logits, ExecuteToDevice(batch));
   logits->resize(static_cast<size_t>(device_logits.numel()));
   if (device_logits.numel() == 0) return absl::OkStatus();
   return backend_->CopyToHost(device_logits, logits->data());

@@ -53,12 +53,14 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
   TERN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&backend->batch_copied_, cudaEventDisableTiming),
                             "cudaEventCreate");
   ASSIGN_OR_RETURN(backend->gemm_, CublasLtGemm::Create(config.gemm_workspace_bytes));
+  backend->sampler_ = std::make_unique<CudaSampler>(backend->stream_);
   return backend;
 }
 
 CudaBackend::~CudaBackend() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   gemm_.reset();
+  sampler_.reset();
   if (pinned_ != nullptr) cudaFreeHost(pinned_);
   if (batch_device_ != nullptr) cudaFree(batch_device_);
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
@@ -217,6 +219,19 @@ void CudaBackend::Zero(Tensor t) {
   const int64_t rows = t.ndim() == 0 ? 1 : t.dim(0);
   const int64_t bytes = (t.ndim() == 0 ? 1 : t.row_size()) * t.element_size();
   Check(cudaMemset2DAsync(t.data(), t.row_stride() * t.element_size(), 0, bytes, rows, stream_), "Zero");
+}
+
+absl::Status CudaBackend::Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                                std::vector<RequestResult>* results) {
+  RETURN_IF_ERROR(CheckSamplingLogits(logits, static_cast<int64_t>(rows.size())));
+  if (logits.device() != Device::kCuda) {
+    return absl::InvalidArgumentError("the cuda backend samples logits in GPU memory only");
+  }
+  const absl::Status status =
+      sampler_->Sample(logits.data_as<float>(), logits.row_stride(), logits.dim(1), rows, results);
+  // An earlier op's failure explains a bad sample: report it first.
+  RETURN_IF_ERROR(Synchronize());
+  return status;
 }
 
 void CudaBackend::Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) {
