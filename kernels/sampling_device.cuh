@@ -16,6 +16,7 @@
 
 #if defined(__CUDACC__)
 #include <cooperative_groups.h>
+#include <cuda_pipeline.h>
 #include <cuda_runtime.h>
 #endif
 
@@ -141,9 +142,9 @@ struct Ctx {
   Shared& sh;
   int size;
   int rank;
-  int exchange_phase;
-  int broadcast_phase;
-  int hist_phase;
+  int exchange_phase = 0;
+  int broadcast_phase = 0;
+  int hist_phase = 0;
 };
 
 __device__ __forceinline__ int Lane() { return threadIdx.x & 31; }

@@ -46,46 +46,24 @@ struct SumOp {
   }
 };
 
-// Copies row values [0, n) of `src` to `vals`, reading each once, and
-// returns their min and max (NaN ignored).
-__device__ inline void LoadSlice(const float* src, int n, float* vals, float* min_out, float* max_out) {
-  float lo = INFINITY, hi = -INFINITY;
+// Copies row values [0, n) of `src` to `vals`, reading each once. Aligned
+// slices go through asynchronous 16-byte copies, all in flight at once.
+// Ends with a CTA barrier.
+__device__ inline void LoadSlice(const float* src, int n, float* vals) {
   int done = 0;
   if ((reinterpret_cast<uintptr_t>(src) & 15) == 0) {
-    constexpr int kUnroll = 4;
     const int n4 = n >> 2;
     const float4* src4 = reinterpret_cast<const float4*>(src);
     float4* vals4 = reinterpret_cast<float4*>(vals);
-    auto take = [&](float4 v) {
-      lo = fminf(lo, fminf(fminf(v.x, v.y), fminf(v.z, v.w)));
-      hi = fmaxf(hi, fmaxf(fmaxf(v.x, v.y), fmaxf(v.z, v.w)));
-    };
-    int i = threadIdx.x;
-    for (; i + (kUnroll - 1) * kThreads < n4; i += kUnroll * kThreads) {
-      float4 v[kUnroll];
-#pragma unroll
-      for (int u = 0; u < kUnroll; ++u) v[u] = __ldcs(src4 + i + u * kThreads);
-#pragma unroll
-      for (int u = 0; u < kUnroll; ++u) {
-        vals4[i + u * kThreads] = v[u];
-        take(v[u]);
-      }
+    for (int i = threadIdx.x; i < n4; i += kThreads) {
+      __pipeline_memcpy_async(vals4 + i, src4 + i, sizeof(float4));
     }
-    for (; i < n4; i += kThreads) {
-      const float4 v = __ldcs(src4 + i);
-      vals4[i] = v;
-      take(v);
-    }
+    __pipeline_commit();
     done = n4 * 4;
   }
-  for (int j = done + static_cast<int>(threadIdx.x); j < n; j += kThreads) {
-    const float x = src[j];
-    vals[j] = x;
-    lo = fminf(lo, x);
-    hi = fmaxf(hi, x);
-  }
-  *min_out = lo;
-  *max_out = hi;
+  for (int j = done + static_cast<int>(threadIdx.x); j < n; j += kThreads) vals[j] = src[j];
+  __pipeline_wait_prior(0);
+  __syncthreads();
 }
 
 // Masks, then logit bias, then penalties, on the slice [begin, begin + n),
@@ -252,9 +230,14 @@ __device__ inline int32_t Draw(Ctx& c, Slice s, const SamplingRowDesc& d, float 
 // The sampled token's raw logprob and rank, and the top raw logprobs; rank 0
 // writes them to `out`. Restores the slice's raw values first.
 __device__ inline void Logprobs(Ctx& c, Slice s, float* vals, const SamplingArgs& args,
-                                const SamplingRowDesc& d, const float* raw, int32_t token, float local_min,
-                                float local_max, SampledLogprobs* out) {
+                                const SamplingRowDesc& d, const float* raw, int32_t token,
+                                SampledLogprobs* out) {
   RestoreEdits(args.batch, d, vals, raw, s.begin, s.n);
+  float local_min = INFINITY, local_max = -INFINITY;
+  for (int j = threadIdx.x; j < s.n; j += kThreads) {
+    local_min = fminf(local_min, s.vals[j]);
+    local_max = fmaxf(local_max, s.vals[j]);
+  }
   const Slot range =
       ClusterAllReduce(c, {__float_as_uint(local_min), __float_as_uint(local_max)}, MinMaxOp());
   const float raw_min = __uint_as_float(static_cast<uint32_t>(range.a));
@@ -303,8 +286,7 @@ __device__ inline void Logprobs(Ctx& c, Slice s, float* vals, const SamplingArgs
 // shared memory comes from.
 __device__ inline void SampleRow(const SamplingArgs& args, int slice_len, Shared& sh, float* vals) {
   cg::cluster_group cluster = cg::this_cluster();
-  Ctx c = {cluster, sh, static_cast<int>(cluster.num_blocks()), static_cast<int>(cluster.block_rank()), 0,
-           0,       0};
+  Ctx c = {cluster, sh, static_cast<int>(cluster.num_blocks()), static_cast<int>(cluster.block_rank())};
   const int row = static_cast<int>(blockIdx.x) / c.size;
   const SamplingRowDesc& d = args.batch.rows[row];
   const int32_t begin = c.rank * slice_len;
@@ -312,9 +294,7 @@ __device__ inline void SampleRow(const SamplingArgs& args, int slice_len, Shared
   const float* raw = args.logits + static_cast<int64_t>(row) * args.row_stride;
   if (threadIdx.x == 0) sh.gather_count = 0;
 
-  float local_min, local_max;
-  LoadSlice(raw + begin, s.n, vals, &local_min, &local_max);
-  __syncthreads();
+  LoadSlice(raw + begin, s.n, vals);
   ApplyEdits(args.batch, d, vals, begin, s.n);
   const Slot best = RowArgmax(c, s);
   const float max_x = __uint_as_float(static_cast<uint32_t>(best.a));
@@ -326,7 +306,7 @@ __device__ inline void SampleRow(const SamplingArgs& args, int slice_len, Shared
   }
   if (token < 0 || token >= args.vocab) token = 0;
   if (d.num_top_logprobs >= 0) {
-    Logprobs(c, s, vals, args, d, raw, token, local_min, local_max, args.logprobs + row);
+    Logprobs(c, s, vals, args, d, raw, token, args.logprobs + row);
   }
   if (c.rank == 0 && threadIdx.x == 0) args.tokens[row] = token;
   // No CTA may exit while another can still read its shared memory.

@@ -152,7 +152,10 @@ inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b)
 inline int __clz(unsigned x) { return std::countl_zero(x); }
 inline int __ffs(unsigned x) { return x == 0 ? 0 : std::countr_zero(x) + 1; }
 inline int __popc(unsigned x) { return std::popcount(x); }
-inline float4 __ldcs(const float4* p) { return *p; }
+// Asynchronous copies complete at once.
+inline void __pipeline_memcpy_async(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+inline void __pipeline_commit() {}
+inline void __pipeline_wait_prior(size_t) {}
 
 namespace cooperative_groups {
 
