@@ -9,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "engine_svc/executor/cpu_backend.h"
@@ -31,6 +32,7 @@ class CudaSamplerTest : public ::testing::Test {
     ASSERT_EQ(cudaStreamCreate(&stream_), cudaSuccess);
   }
   void TearDown() override {
+    samplers_.clear();
     if (logits_ != nullptr) cudaFree(logits_);
     cudaStreamDestroy(stream_);
   }
@@ -43,21 +45,26 @@ class CudaSamplerTest : public ::testing::Test {
     for (size_t i = 0; i < cases.size(); ++i) {
       std::copy(cases[i].logits.begin(), cases[i].logits.end(), host.begin() + first + i * stride);
     }
-    if (logits_ != nullptr) cudaFree(logits_);
-    EXPECT_EQ(cudaMalloc(&logits_, host.size() * sizeof(float)), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(logits_, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
-              cudaSuccess);
+    if (host.size() > capacity_) {
+      if (logits_ != nullptr) cudaFree(logits_);
+      EXPECT_EQ(cudaMalloc(&logits_, host.size() * sizeof(float)), cudaSuccess);
+      capacity_ = host.size();
+    }
+    EXPECT_EQ(cudaMemcpy(logits_, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
     uploaded_ = host;
     return logits_ + first;
   }
 
+  // Samples `cases` (one vocabulary) with the fixture's sampler for
+  // `cluster` CTAs per row (0: the kernel's choice).
   std::vector<RequestResult> Sample(const std::vector<SamplingCase>& cases, int cluster, int64_t stride) {
     std::vector<SamplingRow> rows;
     for (const SamplingCase& c : cases) rows.push_back(c.row());
     const float* logits = Upload(cases, stride);
-    CudaSampler sampler(stream_, cluster);
+    std::unique_ptr<CudaSampler>& sampler = samplers_[cluster];
+    if (sampler == nullptr) sampler = std::make_unique<CudaSampler>(stream_, cluster);
     std::vector<RequestResult> results;
-    const absl::Status status = sampler.Sample(logits, stride, cases[0].vocab(), rows, &results);
+    const absl::Status status = sampler->Sample(logits, stride, cases[0].vocab(), rows, &results);
     EXPECT_TRUE(status.ok()) << status << " (cluster " << cluster << ", " << cases.size() << " rows)";
     if (!status.ok()) results.assign(cases.size(), RequestResult());
     return results;
@@ -65,7 +72,9 @@ class CudaSamplerTest : public ::testing::Test {
 
   cudaStream_t stream_ = nullptr;
   float* logits_ = nullptr;
+  size_t capacity_ = 0;  // Floats at logits_.
   std::vector<float> uploaded_;
+  std::map<int, std::unique_ptr<CudaSampler>> samplers_;
 };
 
 void ExpectNoFailures(const testing::SamplerComparison& comparison) {
