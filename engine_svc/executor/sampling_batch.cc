@@ -152,6 +152,8 @@ void SamplingBatch::Unpack(absl::Span<const SamplingRow> rows, const int32_t* to
     result.token_id = tokens[i];
     if (!rows[i].params->logprobs.has_value()) continue;
     const kernels::SampledLogprobs& lp = logprobs[i];
+    CHECK(lp.num_top >= 0 && lp.num_top <= kernels::kMaxTopLogprobs)
+        << "sampling row " << i << " came back with " << lp.num_top << " top logprobs";
     result.has_logprobs = true;
     result.logprobs.sampled = {tokens[i], lp.logprob};
     result.logprobs.sampled_rank = lp.rank;
