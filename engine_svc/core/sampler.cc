@@ -5,7 +5,6 @@
 #include <limits>
 #include <numeric>
 
-#include "common/counter_hash.h"
 #include "common/logging.h"
 #include "engine_svc/core/logprobs.h"
 
@@ -26,20 +25,30 @@ struct ByProbability {
 
 }  // namespace
 
-double SamplingUniform(uint64_t seed, int64_t step) {
-  return CounterUniform(seed, static_cast<uint64_t>(step));
+SamplingRow MakeSamplingRow(const Request& request, absl::Span<const int32_t> eos_token_ids) {
+  SamplingRow row;
+  row.params = &request.sampling;
+  row.seed = request.seed;
+  row.step = request.num_output_tokens();
+  const absl::Span<const int32_t> tokens = absl::MakeConstSpan(request.token_ids);
+  row.prompt_tokens = tokens.subspan(0, request.num_prompt_tokens);
+  row.output_tokens = tokens.subspan(request.num_prompt_tokens);
+  row.eos_token_ids = eos_token_ids;
+  return row;
 }
 
 std::vector<std::pair<int32_t, double>> SamplingDistribution(const float* logits, int64_t vocab,
                                                              const SamplingParams& params) {
-  // Softmax of the temperature-scaled logits, in double.
+  // Softmax of the temperature-scaled logits, in double. The fused
+  // multiply-add is explicit so that the GPU sampler computes the same value
+  // whatever the compiler contracts.
   std::vector<double> probs(vocab);
   const double inv_t = 1.0 / params.temperature;
   double max_logit = -std::numeric_limits<double>::infinity();
   for (int64_t i = 0; i < vocab; ++i) max_logit = std::max(max_logit, logits[i] * inv_t);
   double sum = 0.0;
   for (int64_t i = 0; i < vocab; ++i) {
-    probs[i] = std::isinf(logits[i]) && logits[i] < 0 ? 0.0 : std::exp(logits[i] * inv_t - max_logit);
+    probs[i] = std::isinf(logits[i]) && logits[i] < 0 ? 0.0 : std::exp(std::fma(logits[i], inv_t, -max_logit));
     sum += probs[i];
   }
   if (!(sum > 0.0) || !std::isfinite(sum)) {
@@ -93,8 +102,8 @@ std::vector<std::pair<int32_t, double>> SamplingDistribution(const float* logits
   return out;
 }
 
-void Sampler::ApplyPenalties(const Request& r, float* logits, int64_t vocab) {
-  const SamplingParams& p = r.sampling;
+void Sampler::ApplyPenalties(const SamplingRow& row, float* logits, int64_t vocab) {
+  const SamplingParams& p = *row.params;
   const bool repetition = p.repetition_penalty != 1.0;
   const bool additive = p.frequency_penalty != 0.0 || p.presence_penalty != 0.0;
   if (!repetition && !additive) return;
@@ -103,13 +112,16 @@ void Sampler::ApplyPenalties(const Request& r, float* logits, int64_t vocab) {
     seen_.assign(vocab, 0);
   }
   touched_.clear();
-  for (int64_t i = 0; i < r.num_tokens(); ++i) {
-    const int32_t t = r.token_ids[i];
+  auto see = [&](int32_t t) {
     if (!seen_[t]) {
       seen_[t] = 1;
       touched_.push_back(t);
     }
-    if (i >= r.num_prompt_tokens) ++counts_[t];
+  };
+  for (int32_t t : row.prompt_tokens) see(t);
+  for (int32_t t : row.output_tokens) {
+    see(t);
+    ++counts_[t];
   }
   for (int32_t t : touched_) {
     float& l = logits[t];
@@ -118,35 +130,35 @@ void Sampler::ApplyPenalties(const Request& r, float* logits, int64_t vocab) {
                 : static_cast<float>(l * p.repetition_penalty);
     }
     if (counts_[t] > 0) {
-      l -= static_cast<float>(p.frequency_penalty * counts_[t] + p.presence_penalty);
+      l -= static_cast<float>(std::fma(p.frequency_penalty, counts_[t], p.presence_penalty));
     }
     seen_[t] = 0;
     counts_[t] = 0;
   }
 }
 
-void Sampler::Sample(const Request& r, float* logits, int64_t vocab, RequestResult* result) {
-  const SamplingParams& p = r.sampling;
+void Sampler::Sample(const SamplingRow& row, float* logits, int64_t vocab, RequestResult* result) {
+  const SamplingParams& p = *row.params;
   const bool want_logprobs = p.logprobs.has_value();
   if (want_logprobs) raw_.assign(logits, logits + vocab);
 
-  if (r.num_output_tokens() < p.min_tokens) {
+  if (row.step < p.min_tokens) {
     if (!p.ignore_eos) {
-      for (int32_t t : config_.eos_token_ids) {
+      for (int32_t t : row.eos_token_ids) {
         if (t >= 0 && t < vocab) logits[t] = kMasked;
       }
     }
     for (int32_t t : p.stop_token_ids) logits[t] = kMasked;
   }
   for (const auto& [token, bias] : p.logit_bias) logits[token] += bias;
-  ApplyPenalties(r, logits, vocab);
+  ApplyPenalties(row, logits, vocab);
 
   int32_t token;
   if (p.greedy()) {
     token = Argmax(logits, vocab);
   } else {
     const std::vector<std::pair<int32_t, double>> dist = SamplingDistribution(logits, vocab, p);
-    const double u = SamplingUniform(r.seed, r.num_output_tokens());
+    const double u = SamplingUniform(row.seed, row.step);
     double cumulative = 0.0;
     token = dist.back().first;
     for (const auto& [t, prob] : dist) {

@@ -13,7 +13,8 @@
 //   the Hq query heads, then the Hkv key heads, then the Hkv value heads, each
 //   D wide.
 // - KV cache of one layer: k_cache, v_cache [num_blocks, block_size, Hkv, D].
-// - Ops may run asynchronously; CopyToHost waits for everything before it.
+// - Ops may run asynchronously; CopyToHost and Sample wait for everything
+//   before them.
 //
 // Thread safety: a backend is used by one thread at a time.
 #ifndef TERN_ENGINE_SVC_EXECUTOR_BACKEND_H_
@@ -26,6 +27,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "engine_svc/core/sampler.h"
+#include "engine_svc/core/step_types.h"
 #include "engine_svc/executor/forward_batch.h"
 #include "engine_svc/executor/forward_graphs.h"
 #include "engine_svc/executor/tensor.h"
@@ -61,6 +65,10 @@ struct BatchTensors {
   int32_t max_query_len = 0;
   int32_t max_seq_len = 0;
 };
+
+// OK when `logits` is a float32 [num_rows, vocab >= 1] matrix, as
+// Backend::Sample takes; INVALID_ARGUMENT saying what is wrong otherwise.
+absl::Status CheckSamplingLogits(const Tensor& logits, int64_t num_rows);
 
 class Backend {
  public:
@@ -108,6 +116,15 @@ class Backend {
   // Bumped whenever buffers that UploadBatch hands out move (so captured
   // graphs that point at them are stale).
   virtual int64_t batch_buffer_generation() const { return 0; }
+
+  // Samples row i of `logits` ([rows.size(), vocab] float32, in backend
+  // memory) as rows[i] asks, with exactly the CPU Sampler's semantics
+  // (engine_svc/core/sampler.h), after all work issued before it. Fills
+  // (*results)[i] (resized to rows.size()) with the token and, if asked, the
+  // logprobs; leaves `logits` unchanged. Only these small results reach the
+  // host. INVALID_ARGUMENT for a logits tensor of the wrong shape or dtype.
+  virtual absl::Status Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                              std::vector<RequestResult>* results) = 0;
 
   // out[t, :] = table[ids[t], :] * scale.  table [vocab, H] (a weight).
   virtual void Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) = 0;

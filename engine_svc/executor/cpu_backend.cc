@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/counter_hash.h"
+#include "common/status_macros.h"
 #include "engine_svc/executor/cpu_attention.h"
 #include "engine_svc/executor/cpu_gemm.h"
 
@@ -160,6 +161,23 @@ void CpuBackend::Zero(Tensor t) {
   for (int64_t r = 0; r < rows; ++r) {
     std::memset(static_cast<char*>(t.data()) + r * t.row_stride() * t.element_size(), 0, bytes);
   }
+}
+
+absl::Status CpuBackend::Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                               std::vector<RequestResult>* results) {
+  const int64_t num_rows = static_cast<int64_t>(rows.size());
+  RETURN_IF_ERROR(CheckSamplingLogits(logits, num_rows));
+  const int64_t vocab = logits.dim(1);
+  results->assign(rows.size(), RequestResult());
+  pool_.ParallelFor(num_rows, 1, [&](int64_t begin, int64_t end) {
+    Sampler sampler;
+    std::vector<float> scratch(vocab);
+    for (int64_t r = begin; r < end; ++r) {
+      std::memcpy(scratch.data(), Row(logits, r), vocab * sizeof(float));
+      sampler.Sample(rows[r], scratch.data(), vocab, &(*results)[r]);
+    }
+  });
+  return absl::OkStatus();
 }
 
 void CpuBackend::Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) {

@@ -37,6 +37,9 @@ class CpuBackend : public Backend {
   absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
   absl::Status CopyToHost(const Tensor& src, float* dst) override;
   void Zero(Tensor t) override;
+  // Runs the CPU Sampler on a copy of each row, rows spread over the pool.
+  absl::Status Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                      std::vector<RequestResult>* results) override;
 
   void Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) override;
   void RmsNorm(const Tensor& x, const Tensor& weight, float eps, Tensor out) override;

@@ -1,5 +1,7 @@
 // The Executor that runs the model: turns the scheduler's plan into a
-// ForwardBatch, runs it through a ModelRunner, and samples on the host.
+// ForwardBatch, runs it through a ModelRunner, and samples with the runner's
+// backend where the logits are (Backend::Sample), so only the sampled tokens
+// come back to the host. Prompt logits that requests ask for are copied back.
 #ifndef TERN_ENGINE_SVC_EXECUTOR_MODEL_EXECUTOR_H_
 #define TERN_ENGINE_SVC_EXECUTOR_MODEL_EXECUTOR_H_
 
@@ -17,18 +19,21 @@ class ModelExecutor : public Executor {
  public:
   // REQUIRES: `runner` outlives the executor.
   ModelExecutor(ModelRunner& runner, SamplerConfig sampler_config)
-      : runner_(runner), sampler_(std::move(sampler_config)) {}
+      : runner_(runner), sampler_config_(std::move(sampler_config)) {}
 
   absl::StatusOr<ModelRunnerOutput> Execute(const SchedulerOutput& plan) override;
 
-  // The batch the last Execute ran (for tests).
+  // The batch the last Execute ran (for tests). Its logits_indices list the
+  // sampling rows first, in plan order, then the prompt-logits rows.
   const ForwardBatch& last_batch() const { return batch_; }
 
  private:
   ModelRunner& runner_;
-  Sampler sampler_;
+  SamplerConfig sampler_config_;
   ForwardBatch batch_;
-  std::vector<float> logits_;
+  std::vector<SamplingRow> sampling_rows_;
+  std::vector<RequestResult> sampled_;
+  std::vector<float> prompt_logits_;
 };
 
 }  // namespace tern

@@ -1,5 +1,6 @@
 // One model replica ready to run: a backend, the model's weights in it, and
-// the paged KV cache memory. Turns a ForwardBatch into host logits.
+// the paged KV cache memory. Turns a ForwardBatch into logits, left in
+// backend memory for sampling there, or copied to the host.
 #ifndef TERN_ENGINE_SVC_EXECUTOR_MODEL_RUNNER_H_
 #define TERN_ENGINE_SVC_EXECUTOR_MODEL_RUNNER_H_
 
@@ -53,15 +54,18 @@ class ModelRunner {
   int64_t num_kv_blocks() const { return cache_->shape().num_blocks; }
   int64_t block_size() const { return cache_->shape().block_size; }
 
-  // Runs `batch` and stores the logits of its logits_indices rows in
-  // `logits`, row-major [num_logits, vocab_size]. Validates the batch first:
-  // a malformed batch is INVALID_ARGUMENT and touches nothing. Decode-only
-  // batches (one new token per sequence, one logits row each, in order) are
-  // padded to a captured size and replayed as a graph where the backend can.
-  absl::Status Execute(const ForwardBatch& batch, std::vector<float>* logits);
-  // The same, leaving the logits in backend memory: float32 [num_logits,
-  // vocab_size], valid until the next call. Work may still be in flight.
+  // Runs `batch` and returns the logits of its logits_indices rows, float32
+  // [num_logits, vocab_size] in backend memory, valid until the next
+  // Execute or ExecuteToDevice; work may still be in flight. Validates the
+  // batch first: a malformed batch is INVALID_ARGUMENT and touches nothing.
+  // Decode-only batches (one new token per sequence, one logits row each, in
+  // order) are padded to a captured size and replayed as a graph where the
+  // backend can.
   absl::StatusOr<Tensor> ExecuteToDevice(const ForwardBatch& batch);
+
+  // ExecuteToDevice, then the logits copied to `logits`, row-major
+  // [num_logits, vocab_size] (for tools and tests that want raw logits).
+  absl::Status Execute(const ForwardBatch& batch, std::vector<float>* logits);
 
   // Batch sizes graphs are captured for (empty without graphs).
   const std::vector<int64_t>& graph_batch_sizes() const { return graph_sizes_; }

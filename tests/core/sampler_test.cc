@@ -28,9 +28,10 @@ SamplingParams Greedy() {
   return p;
 }
 
-int32_t SampleOnce(Sampler& sampler, const Request& r, std::vector<float> logits) {
+int32_t SampleOnce(Sampler& sampler, const Request& r, std::vector<float> logits,
+                   absl::Span<const int32_t> eos = {}) {
   RequestResult result;
-  sampler.Sample(r, logits.data(), static_cast<int64_t>(logits.size()), &result);
+  sampler.Sample(MakeSamplingRow(r, eos), logits.data(), static_cast<int64_t>(logits.size()), &result);
   return result.token_id;
 }
 
@@ -70,14 +71,14 @@ std::map<int32_t, double> Expected(const std::vector<float>& logits, const Sampl
 }
 
 TEST(SamplerTest, GreedyPicksTheArgmaxAndTheLowestIdOnTies) {
-  Sampler sampler({});
+  Sampler sampler;
   const Request r = MakeRequest(Greedy());
   EXPECT_EQ(SampleOnce(sampler, r, {0.1f, 3.0f, -1.0f, 2.9f}), 1);
   EXPECT_EQ(SampleOnce(sampler, r, {1.0f, 2.0f, 2.0f}), 1);
 }
 
 TEST(SamplerTest, FrequencyAndPresencePenaltiesSubtractPerOccurrence) {
-  Sampler sampler({});
+  Sampler sampler;
   SamplingParams p = Greedy();
   p.frequency_penalty = 0.2;
   // Token 1 appeared twice in the output: 5.0 - 0.4 = 4.6 < 4.7.
@@ -91,7 +92,7 @@ TEST(SamplerTest, FrequencyAndPresencePenaltiesSubtractPerOccurrence) {
 }
 
 TEST(SamplerTest, RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogits) {
-  Sampler sampler({});
+  Sampler sampler;
   SamplingParams p = Greedy();
   p.repetition_penalty = 2.0;
   // Token 1 is in the prompt: 5.0 / 2 = 2.5 < 3.0.
@@ -101,33 +102,34 @@ TEST(SamplerTest, RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogits) {
 }
 
 TEST(SamplerTest, LogitBiasIsAddedBeforeChoosing) {
-  Sampler sampler({});
+  Sampler sampler;
   SamplingParams p = Greedy();
   p.logit_bias = {{3, 10.0f}};
   EXPECT_EQ(SampleOnce(sampler, MakeRequest(p), {5.0f, 1.0f, 1.0f, -4.0f}), 3);
 }
 
 TEST(SamplerTest, MinTokensMasksEosAndStopTokensUntilReached) {
-  Sampler sampler({.eos_token_ids = {2}});
+  Sampler sampler;
+  const std::vector<int32_t> eos = {2, 99};  // 99 lies outside the vocabulary: ignored.
   SamplingParams p = Greedy();
   p.min_tokens = 2;
   p.stop_token_ids = {1};
   const std::vector<float> logits = {0.0f, 9.0f, 10.0f, 5.0f};
-  EXPECT_EQ(SampleOnce(sampler, MakeRequest(p, {0}, {3}), logits), 3);        // 1 < 2 outputs.
-  EXPECT_EQ(SampleOnce(sampler, MakeRequest(p, {0}, {3, 3}), logits), 2);     // Reached.
+  EXPECT_EQ(SampleOnce(sampler, MakeRequest(p, {0}, {3}), logits, eos), 3);     // 1 < 2 outputs.
+  EXPECT_EQ(SampleOnce(sampler, MakeRequest(p, {0}, {3, 3}), logits, eos), 2);  // Reached.
   p.ignore_eos = true;  // EOS is then ordinary and not masked; stop ids still are.
-  EXPECT_EQ(SampleOnce(sampler, MakeRequest(p, {0}, {3}), logits), 2);
+  EXPECT_EQ(SampleOnce(sampler, MakeRequest(p, {0}, {3}), logits, eos), 2);
 }
 
 TEST(SamplerTest, LogprobsComeFromTheRawLogits) {
-  Sampler sampler({});
+  Sampler sampler;
   SamplingParams p = Greedy();
   p.logprobs = 2;
   p.logit_bias = {{0, 100.0f}};  // Changes the pick, not the logprobs.
   const std::vector<float> logits = {1.0f, 3.0f, 2.0f};
   std::vector<float> scratch = logits;
   RequestResult result;
-  sampler.Sample(MakeRequest(p), scratch.data(), 3, &result);
+  sampler.Sample(MakeSamplingRow(MakeRequest(p), {}), scratch.data(), 3, &result);
   const double lse = std::log(std::exp(1.0) + std::exp(3.0) + std::exp(2.0));
   EXPECT_EQ(result.token_id, 0);
   ASSERT_TRUE(result.has_logprobs);
@@ -176,7 +178,7 @@ TEST(SamplerTest, DrawsFollowTheFilteredDistributionByChiSquare) {
   const std::map<size_t, double> quantile = {{1, 10.828}, {2, 13.816}, {3, 16.266}, {4, 18.467},
                                              {5, 20.515}, {6, 22.458}, {7, 24.322}, {8, 26.124},
                                              {9, 27.877}};
-  Sampler sampler({});
+  Sampler sampler;
   constexpr int kDraws = 40000;
   for (const Case& c : cases) {
     SamplingParams p;
@@ -210,7 +212,7 @@ TEST(SamplerTest, DrawsFollowTheFilteredDistributionByChiSquare) {
 }
 
 TEST(SamplerTest, ASeedFixesTheDrawsWhateverTheStepOrder) {
-  Sampler sampler({});
+  Sampler sampler;
   SamplingParams p;
   p.temperature = 1.0;
   const std::vector<float> logits(50, 0.0f);  // Uniform over 50 tokens.
@@ -237,6 +239,15 @@ TEST(SamplerTest, UniformsLieInTheUnitIntervalAndDiffer) {
   }
   EXPECT_NEAR(sum / 10000, 0.5, 0.01);
   EXPECT_NE(SamplingUniform(1, 0), SamplingUniform(2, 0));
+}
+
+// The uniforms are part of the reproducibility contract (and the GPU sampler
+// computes the same function): these values must never change.
+TEST(SamplerTest, UniformsAreAPinnedFunctionOfSeedAndStep) {
+  EXPECT_EQ(SamplingUniformBits(0, 0), 5876733520225071u);
+  EXPECT_EQ(SamplingUniformBits(7, 3), 3647039471140934u);
+  EXPECT_EQ(SamplingUniformBits(~0ull, 1000000), 7373526359769495u);
+  EXPECT_EQ(SamplingUniform(7, 3), 3647039471140934.0 * 0x1.0p-53);
 }
 
 }  // namespace

@@ -262,5 +262,45 @@ TEST_F(CpuBackendTest, UploadWeightKeepsMatrixDtypeAndWidensVectors) {
   EXPECT_EQ(v->tensor().data_as<float>()[1], 2.0f);
 }
 
+// Backend::Sample runs the CPU Sampler on each row of a (strided) view and
+// leaves the logits as they were.
+TEST_F(CpuBackendTest, SampleRunsTheSamplerOnEachRowAndLeavesTheLogitsUnchanged) {
+  std::vector<float> logits = {0.0f, 5.0f, 1.0f, 9.0f,   // Row 0: greedy picks 1 (column 3 is outside the view).
+                               7.0f, 2.0f, 7.0f, 0.0f};  // Row 1: token 0 masked below min_tokens: 2.
+  const std::vector<float> before = logits;
+  SamplingParams greedy;
+  greedy.temperature = 0.0;
+  SamplingParams masked = greedy;
+  masked.min_tokens = 1;
+  masked.max_tokens = 4;
+  masked.logprobs = 1;
+  const std::vector<int32_t> prompt = {1}, eos = {0};
+  const std::vector<SamplingRow> rows = {{&greedy, 1, 0, prompt, {}, {}}, {&masked, 2, 0, prompt, {}, eos}};
+  std::vector<RequestResult> results;
+  ASSERT_TRUE(backend_.Sample(View(logits, {2, 4}).Columns(0, 3), rows, &results).ok());
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].token_id, 1);
+  EXPECT_FALSE(results[0].has_logprobs);
+  EXPECT_EQ(results[1].token_id, 2);
+  ASSERT_TRUE(results[1].has_logprobs);
+  EXPECT_EQ(results[1].logprobs.sampled_rank, 1);  // Ties with the raw favourite, token 0.
+  ASSERT_EQ(results[1].logprobs.top.size(), 1u);
+  EXPECT_EQ(results[1].logprobs.top[0].token_id, 0);
+  EXPECT_EQ(logits, before);
+}
+
+TEST_F(CpuBackendTest, SampleRejectsLogitsOfTheWrongShapeOrType) {
+  std::vector<float> logits(8, 0.0f);
+  std::vector<int32_t> ids(8, 0);
+  SamplingParams p;
+  const std::vector<int32_t> prompt = {1};
+  const std::vector<SamplingRow> rows = {{&p, 1, 0, prompt, {}, {}}};
+  std::vector<RequestResult> results;
+  EXPECT_EQ(backend_.Sample(View(logits, {2, 4}), rows, &results).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(backend_.Sample(View(logits, {8}), rows, &results).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(backend_.Sample(View(ids, {1, 8}), rows, &results).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(backend_.Sample(View(logits, {1, 8}), rows, &results).ok());
+}
+
 }  // namespace
 }  // namespace tern

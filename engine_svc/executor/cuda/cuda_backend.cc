@@ -55,16 +55,17 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
   TERN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&backend->batch_copied_, cudaEventDisableTiming),
                             "cudaEventCreate");
   ASSIGN_OR_RETURN(backend->gemm_, CublasLtGemm::Create(config.gemm_workspace_bytes));
+  backend->sampler_ = std::make_unique<CudaSampler>(backend->stream_);
   return backend;
 }
 
 CudaBackend::~CudaBackend() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   gemm_.reset();
+  sampler_.reset();
   if (pinned_ != nullptr) cudaFreeHost(pinned_);
   if (batch_device_ != nullptr) cudaFree(batch_device_);
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
-  if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
   if (batch_copied_ != nullptr) cudaEventDestroy(batch_copied_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -249,6 +250,19 @@ void CudaBackend::Zero(Tensor t) {
   Check(cudaMemset2DAsync(t.data(), t.row_stride() * t.element_size(), 0, bytes, rows, stream_), "Zero");
 }
 
+absl::Status CudaBackend::Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                                std::vector<RequestResult>* results) {
+  RETURN_IF_ERROR(CheckSamplingLogits(logits, static_cast<int64_t>(rows.size())));
+  if (logits.device() != Device::kCuda) {
+    return absl::InvalidArgumentError("the cuda backend samples logits in GPU memory only");
+  }
+  const absl::Status status =
+      sampler_->Sample(logits.data_as<float>(), logits.row_stride(), logits.dim(1), rows, results);
+  // An earlier op's failure explains a bad sample: report it first.
+  RETURN_IF_ERROR(Synchronize());
+  return status;
+}
+
 void CudaBackend::Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) {
   Check(kernels::Embedding(Bf16(table), ids.data_as<int32_t>(), ids.dim(0), table.dim(1), scale,
                            Bf16(out), out.row_stride(), stream_),
@@ -369,7 +383,6 @@ absl::Status CudaBackend::EnsureMoeWorkspace(int64_t bytes) {
   if (bytes <= moe_workspace_bytes_) return absl::OkStatus();
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_), "synchronize");
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
-  if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
   moe_workspace_ = nullptr;
   moe_workspace_bytes_ = 0;
   TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&moe_workspace_, bytes), "MoE workspace");

@@ -1,7 +1,7 @@
 // The GPU backend: bf16 activations and KV cache, bf16 weight matrices,
 // float32 norm weights and logits. GEMMs go through cuBLASLt; every other op
-// is a kernel from kernels/. All work is enqueued on one stream; CopyToHost
-// waits for it.
+// is a kernel from kernels/; sampling is CudaSampler's. All work is enqueued
+// on one stream; CopyToHost and Sample wait for it.
 #ifndef TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_
 #define TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_
 
@@ -11,6 +11,7 @@
 
 #include "engine_svc/executor/backend.h"
 #include "engine_svc/executor/cuda/cublaslt_gemm.h"
+#include "engine_svc/executor/cuda/cuda_sampler.h"
 #include "kernels/paged_attention_plan.h"
 
 namespace tern {
@@ -49,6 +50,9 @@ class CudaBackend : public Backend {
   absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
   absl::Status CopyToHost(const Tensor& src, float* dst) override;
   void Zero(Tensor t) override;
+  // On the GPU; only the per-row results come back to the host.
+  absl::Status Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
+                      std::vector<RequestResult>* results) override;
 
   void Embedding(const Tensor& table, const Tensor& ids, float scale, Tensor out) override;
   void RmsNorm(const Tensor& x, const Tensor& weight, float eps, Tensor out) override;
@@ -84,6 +88,7 @@ class CudaBackend : public Backend {
   cudaStream_t stream_ = nullptr;
   cudaEvent_t batch_copied_ = nullptr;
   std::unique_ptr<CublasLtGemm> gemm_;
+  std::unique_ptr<CudaSampler> sampler_;
   void* pinned_ = nullptr;        // Host staging for batch arrays.
   void* batch_device_ = nullptr;  // Device copy of them.
   int64_t batch_capacity_ = 0;
