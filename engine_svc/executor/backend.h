@@ -113,9 +113,10 @@ class Backend {
   virtual absl::StatusOr<std::pair<int64_t, int64_t>> MemoryInfo() const {
     return absl::UnimplementedError("this backend has no fixed memory to plan");
   }
-  // Bumped whenever buffers that UploadBatch hands out move (so captured
-  // graphs that point at them are stale).
-  virtual int64_t batch_buffer_generation() const { return 0; }
+  // Bumped whenever a buffer that captured work may point at moves: those
+  // UploadBatch hands out and the ops' workspaces (so captured graphs are
+  // stale).
+  virtual int64_t buffer_generation() const { return 0; }
 
   // Samples row i of `logits` ([rows.size(), vocab] float32, in backend
   // memory) as rows[i] asks, with exactly the CPU Sampler's semantics

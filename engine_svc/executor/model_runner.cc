@@ -123,12 +123,11 @@ absl::StatusOr<int64_t> ModelRunner::PlanKvBlocks(const ModelRunnerConfig& confi
 absl::Status ModelRunner::CaptureGraphs() {
   graphs_->Clear();
   graph_logits_.assign(graph_sizes_.size(), Tensor());
-  // Largest first: its upload grows the staging buffers before any capture,
-  // so no buffer moves under an earlier graph.
-  for (size_t i = graph_sizes_.size(); i-- > 0;) {
-    // A batch of padding sequences with the graph's fixed shape.
-    ForwardBatch batch;
+  // A batch of padding sequences with each graph's fixed shape.
+  std::vector<ForwardBatch> batches(graph_sizes_.size());
+  for (size_t i = 0; i < graph_sizes_.size(); ++i) {
     const int64_t size = graph_sizes_[i];
+    ForwardBatch& batch = batches[i];
     for (int64_t s = 0; s < size; ++s) {
       batch.AddSequence(std::vector<int32_t>{0}, 1, std::vector<int32_t>{0}, static_cast<int32_t>(block_size()));
       batch.slot_mapping.back() = -1;
@@ -136,15 +135,29 @@ absl::Status ModelRunner::CaptureGraphs() {
     }
     batch.block_tables.assign(size * graph_table_width_, 0);
     batch.max_blocks_per_seq = static_cast<int32_t>(graph_table_width_);
-    ASSIGN_OR_RETURN(BatchTensors tensors, backend_->UploadBatch(batch));
+  }
+  // Every size runs once eagerly first, so that the staging buffers and the
+  // ops' workspaces reach the size the largest needs before any capture:
+  // nothing may move (or synchronize) under a graph being captured.
+  for (size_t i = graph_sizes_.size(); i-- > 0;) {
+    ASSIGN_OR_RETURN(BatchTensors tensors, backend_->UploadBatch(batches[i]));
+    RETURN_IF_ERROR(model_->Forward(tensors, *cache_).status());
+  }
+  RETURN_IF_ERROR(backend_->Synchronize());
+  const int64_t generation = model_->scratch_generation() * 1000003 + backend_->buffer_generation();
+  for (size_t i = graph_sizes_.size(); i-- > 0;) {
+    ASSIGN_OR_RETURN(BatchTensors tensors, backend_->UploadBatch(batches[i]));
     Tensor logits;
-    RETURN_IF_ERROR(graphs_->Capture(size, [&]() -> absl::Status {
+    RETURN_IF_ERROR(graphs_->Capture(graph_sizes_[i], [&]() -> absl::Status {
       ASSIGN_OR_RETURN(logits, model_->Forward(tensors, *cache_));
       return absl::OkStatus();
     }));
     graph_logits_[i] = logits;
   }
-  graph_generation_ = model_->scratch_generation() * 1000003 + backend_->batch_buffer_generation();
+  graph_generation_ = model_->scratch_generation() * 1000003 + backend_->buffer_generation();
+  if (graph_generation_ != generation) {
+    return absl::InternalError("a buffer moved while CUDA graphs were being captured");
+  }
   return backend_->Synchronize();
 }
 
@@ -159,7 +172,7 @@ bool ModelRunner::IsGraphable(const ForwardBatch& batch) const {
 }
 
 absl::StatusOr<Tensor> ModelRunner::ExecuteGraph(const ForwardBatch& batch) {
-  const int64_t current = model_->scratch_generation() * 1000003 + backend_->batch_buffer_generation();
+  const int64_t current = model_->scratch_generation() * 1000003 + backend_->buffer_generation();
   if (current != graph_generation_) RETURN_IF_ERROR(CaptureGraphs());  // Buffers moved.
   const size_t index =
       std::lower_bound(graph_sizes_.begin(), graph_sizes_.end(), batch.num_seqs()) - graph_sizes_.begin();
@@ -182,7 +195,7 @@ absl::StatusOr<Tensor> ModelRunner::ExecuteGraph(const ForwardBatch& batch) {
     padded_.logits_indices.push_back(static_cast<int32_t>(s));
   }
   RETURN_IF_ERROR(backend_->UploadBatch(padded_).status());
-  if (model_->scratch_generation() * 1000003 + backend_->batch_buffer_generation() != graph_generation_) {
+  if (model_->scratch_generation() * 1000003 + backend_->buffer_generation() != graph_generation_) {
     // The upload itself moved the buffers: capture again and upload anew.
     RETURN_IF_ERROR(CaptureGraphs());
     RETURN_IF_ERROR(backend_->UploadBatch(padded_).status());

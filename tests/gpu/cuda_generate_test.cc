@@ -149,6 +149,35 @@ TEST_P(CudaGoldenTest, GraphReplayAgreesWithEagerExecution) {
   }
 }
 
+// The e2e model directory's prompts through --backend cuda: HF's greedy
+// output ids wherever the fp32 CPU path (which gives all of them exactly)
+// sees a margin of at least 0.05.
+TEST(CudaE2eTest, E2eFixturePromptsGiveTheirGoldenOutputIds) {
+  const nlohmann::json goldens = testing::ReadJsonFile(TestDataPath("e2e/qwen3-tiny/e2e_goldens.json"));
+  const std::string input = testing::E2eRequests(goldens);
+  const std::string model = TestDataPath("e2e/qwen3-tiny");
+  testing::CommandResult cpu =
+      RunCommand({testing::BinaryPath("engine_svc/tern-generate"), "--model", model}, input);
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.err;
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{}, std::vector<std::string>{"--max-num-batched-tokens", "16"}}) {
+    std::vector<std::string> argv = {testing::BinaryPath("engine_svc/tern-generate"), "--model", model,
+                                     "--backend", "cuda"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    testing::CommandResult gpu = RunCommand(argv, input);
+    ASSERT_EQ(gpu.exit_code, 0) << gpu.err;
+    const std::vector<std::string> cpu_lines = absl::StrSplit(cpu.out, '\n', absl::SkipEmpty());
+    const std::vector<std::string> gpu_lines = absl::StrSplit(gpu.out, '\n', absl::SkipEmpty());
+    ASSERT_EQ(cpu_lines.size(), goldens["cases"].size());
+    ASSERT_EQ(gpu_lines.size(), goldens["cases"].size());
+    for (size_t i = 0; i < gpu_lines.size(); ++i) {
+      testing::ExpectMatchesE2eGolden(goldens["cases"][i], nlohmann::json::parse(gpu_lines[i]),
+                                      nlohmann::json::parse(cpu_lines[i]), kBf16.margin,
+                                      "cuda e2e case " + std::to_string(i) + (flags.empty() ? "" : " chunked"));
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(FixtureModels, CudaGoldenTest, ::testing::ValuesIn(testing::FixtureModels()));
 
 }  // namespace

@@ -91,4 +91,39 @@ void ExpectTokensMatchGolden(const nlohmann::json& golden, const nlohmann::json&
   }
 }
 
+std::string E2eRequests(const nlohmann::json& e2e_goldens) {
+  std::string lines;
+  const nlohmann::json& cases = e2e_goldens["cases"];
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const nlohmann::json request = {{"id", std::to_string(i)},
+                                    {"prompt_token_ids", cases[i]["prompt_ids"]},
+                                    {"max_tokens", e2e_goldens["max_tokens"]},
+                                    {"temperature", 0},
+                                    {"logprobs", 2}};
+    lines += request.dump() + "\n";
+  }
+  return lines;
+}
+
+void ExpectMatchesE2eGolden(const nlohmann::json& golden, const nlohmann::json& result,
+                            const nlohmann::json& margins_from, double margin, const std::string& label) {
+  ASSERT_FALSE(result.contains("error")) << label << ": " << result["error"];
+  const nlohmann::json& expected = golden["output_ids"];
+  const nlohmann::json& actual = result["token_ids"];
+  const nlohmann::json& logprobs = margins_from["logprobs"];
+  size_t trusted = 0;
+  while (trusted < expected.size() && trusted < logprobs.size() &&
+         logprobs[trusted][0][1].get<double>() - logprobs[trusted][1][1].get<double>() >= margin) {
+    ++trusted;
+  }
+  ASSERT_GE(actual.size(), trusted) << label << ": only " << actual.size() << " tokens";
+  for (size_t step = 0; step < trusted; ++step) {
+    EXPECT_EQ(actual[step], expected[step]) << label << ": token " << step;
+  }
+  if (trusted == expected.size()) {
+    EXPECT_EQ(actual.size(), expected.size()) << label;
+    EXPECT_EQ(result["finish_reason"], golden["finish_reason"]) << label;
+  }
+}
+
 }  // namespace tern::testing

@@ -38,6 +38,19 @@ void ExpectTokensMatchGolden(const nlohmann::json& golden_case, const nlohmann::
                              const nlohmann::json& top_logprobs, const GoldenTolerance& tolerance,
                              const std::string& label);
 
+// The e2e fixture (tests/data/e2e/qwen3-tiny/e2e_goldens.json): one
+// tern-generate request line per case, its prompt ids, greedy, EOS honoured,
+// max_tokens as the fixture says, and top-2 logprobs so every step's margin
+// can be read back.
+std::string E2eRequests(const nlohmann::json& e2e_goldens);
+
+// Adds a gtest failure unless `result`'s token ids equal the case's output
+// ids up to the first step whose top-1/top-2 margin in `margins_from` (a
+// result line with top-2 logprobs, on the golden path) is below `margin`;
+// when no step is, the finish reason must match too.
+void ExpectMatchesE2eGolden(const nlohmann::json& golden_case, const nlohmann::json& result,
+                            const nlohmann::json& margins_from, double margin, const std::string& label);
+
 }  // namespace tern::testing
 
 #endif  // TERN_TESTS_TESTING_GOLDENS_H_

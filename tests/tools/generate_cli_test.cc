@@ -164,6 +164,25 @@ TEST_P(GoldenTest, SeededSamplingIsReproducibleAcrossBatchCompositions) {
 
 INSTANTIATE_TEST_SUITE_P(FixtureModels, GoldenTest, ::testing::ValuesIn(testing::FixtureModels()));
 
+// The complete e2e model directory: its prompts, batched and chunked, give
+// exactly HF's greedy output ids (the smallest margin in the fixture, 3.5e-4,
+// is far above the fp32 path's ~2e-6 error, so every step is compared).
+TEST(GenerateCliTest, E2eFixturePromptsGiveTheirGoldenOutputIds) {
+  const nlohmann::json goldens = testing::ReadJsonFile(TestDataPath("e2e/qwen3-tiny/e2e_goldens.json"));
+  ASSERT_EQ(goldens["cases"].size(), 16u);
+  CommandResult run = Generate(TestDataPath("e2e/qwen3-tiny"), testing::E2eRequests(goldens),
+                               {"--max-num-batched-tokens", "16"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<nlohmann::json> results = ParseLines(run.out);
+  ASSERT_EQ(results.size(), 16u);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const nlohmann::json& golden = goldens["cases"][i];
+    EXPECT_EQ(results[i]["token_ids"], golden["output_ids"]) << "case " << i;
+    EXPECT_EQ(results[i]["finish_reason"], golden["finish_reason"]) << "case " << i;
+    testing::ExpectMatchesE2eGolden(golden, results[i], results[i], 1e-5, "cpu e2e case " + std::to_string(i));
+  }
+}
+
 TEST(GenerateCliTest, BadLinesGetErrorLinesWhileGoodOnesRun) {
   const std::string input =
       "{\"id\": \"ok\", \"prompt_token_ids\": [1, 2, 3], \"max_tokens\": 2}\n"

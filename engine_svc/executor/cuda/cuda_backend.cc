@@ -167,7 +167,7 @@ absl::Status CudaBackend::EnsureBatchCapacity(int64_t bytes) {
   TERN_CUDA_RETURN_IF_ERROR(cudaMallocHost(&pinned_, capacity), "pinned batch buffer");
   TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&batch_device_, capacity), "device batch buffer");
   batch_capacity_ = capacity;
-  ++batch_generation_;
+  ++buffer_generation_;
   return absl::OkStatus();
 }
 
@@ -362,6 +362,7 @@ absl::Status CudaBackend::EnsureAttentionWorkspace(int64_t bytes) {
   attention_workspace_bytes_ = 0;
   TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&attention_workspace_, capacity), "attention workspace");
   attention_workspace_bytes_ = capacity;
+  ++buffer_generation_;
   return absl::OkStatus();
 }
 
@@ -387,6 +388,7 @@ absl::Status CudaBackend::EnsureMoeWorkspace(int64_t bytes) {
   moe_workspace_bytes_ = 0;
   TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&moe_workspace_, bytes), "MoE workspace");
   moe_workspace_bytes_ = bytes;
+  ++buffer_generation_;
   return absl::OkStatus();
 }
 

@@ -35,7 +35,7 @@ class CudaBackend : public Backend {
   absl::StatusOr<std::pair<int64_t, int64_t>> MemoryInfo() const override;
   absl::Status Synchronize() override;
   std::unique_ptr<ForwardGraphs> CreateForwardGraphs() override;
-  int64_t batch_buffer_generation() const override { return batch_generation_; }
+  int64_t buffer_generation() const override { return buffer_generation_; }
 
   absl::StatusOr<OwnedTensor> Allocate(DType dtype, const std::vector<int64_t>& shape) override;
   // Matrices become bf16; vectors (norm scales, biases, inv_freq) float32.
@@ -92,7 +92,7 @@ class CudaBackend : public Backend {
   void* pinned_ = nullptr;        // Host staging for batch arrays.
   void* batch_device_ = nullptr;  // Device copy of them.
   int64_t batch_capacity_ = 0;
-  int64_t batch_generation_ = 0;
+  int64_t buffer_generation_ = 0;
   void* moe_workspace_ = nullptr;
   int64_t moe_workspace_bytes_ = 0;
   kernels::PagedAttentionPlan attention_plan_;  // Reused across batches.
