@@ -8,16 +8,16 @@ source .devbundle/env.sh
 out=${OUT:-/tmp}
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
 echo "== bench_gpu_forward"
-bench_gpu_forward --benchmark_format=json --benchmark_out="$out/gpu_forward.json" \
+timeout 240 bench_gpu_forward --benchmark_out="$out/gpu_forward.json" \
   --benchmark_out_format=json 2>&1 | grep -E "^BM_|Error|error" | cut -c1-200
 if command -v bench_attention >/dev/null; then
   echo "== bench_attention"
-  bench_attention --benchmark_format=json --benchmark_out="$out/attention.json" \
+  timeout 120 bench_attention --benchmark_min_time=0.1 --benchmark_out="$out/attention.json" \
     --benchmark_out_format=json 2>&1 | grep -E "^BM_|rror" | cut -c1-200
 fi
 if command -v bench_sampling >/dev/null; then
   echo "== bench_sampling"
-  bench_sampling --benchmark_out="$out/sampling.json" --benchmark_out_format=json 2>&1 |
+  timeout 120 bench_sampling --benchmark_min_time=0.1 --benchmark_out="$out/sampling.json" --benchmark_out_format=json 2>&1 |
     grep -E "^BM_|rror" | cut -c1-200
 fi
 echo "== tern-generate: 256 requests x (512 prompt + 256 output), dummy Llama-3.1-8B"
@@ -28,7 +28,7 @@ for i in range(256):
     print(json.dumps({"id": str(i), "prompt_token_ids": [random.randrange(1000, 120000) for _ in range(512)],
                       "max_tokens": 256, "temperature": 0, "ignore_eos": True}))
 PY
-tern-generate --model bench/models/llama3.1-8b --load-format dummy --backend cuda \
+timeout 200 tern-generate --model bench/models/llama3.1-8b --load-format dummy --backend cuda \
   --gpu-memory-utilization 0.85 --max-num-batched-tokens 8192 --max-num-seqs 256 --log-level info \
   < /tmp/e2e.jsonl 2> "$out/e2e.log" > /dev/null
 grep -E "output tokens/s|KV blocks|preemptions" "$out/e2e.log"
