@@ -10,16 +10,6 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 echo "== bench_gpu_forward"
 timeout 240 bench_gpu_forward --benchmark_out="$out/gpu_forward.json" \
   --benchmark_out_format=json 2>&1 | grep -E "^BM_|Error|error" | cut -c1-200
-if command -v bench_attention >/dev/null; then
-  echo "== bench_attention"
-  timeout 120 bench_attention --benchmark_min_time=0.1 --benchmark_out="$out/attention.json" \
-    --benchmark_out_format=json 2>&1 | grep -E "^BM_|rror" | cut -c1-200
-fi
-if command -v bench_sampling >/dev/null; then
-  echo "== bench_sampling"
-  timeout 120 bench_sampling --benchmark_min_time=0.1 --benchmark_out="$out/sampling.json" --benchmark_out_format=json 2>&1 |
-    grep -E "^BM_|rror" | cut -c1-200
-fi
 echo "== tern-generate: 256 requests x (512 prompt + 256 output), dummy Llama-3.1-8B"
 python3 - > /tmp/e2e.jsonl <<'PY'
 import json, random
@@ -32,3 +22,13 @@ timeout 200 tern-generate --model bench/models/llama3.1-8b --load-format dummy -
   --gpu-memory-utilization 0.85 --max-num-batched-tokens 8192 --max-num-seqs 256 --log-level info \
   < /tmp/e2e.jsonl 2> "$out/e2e.log" > /dev/null
 grep -E "output tokens/s|KV blocks|preemptions" "$out/e2e.log"
+if command -v bench_attention >/dev/null; then
+  echo "== bench_attention"
+  timeout 120 bench_attention --benchmark_min_time=0.1 --benchmark_out="$out/attention.json" \
+    --benchmark_out_format=json 2>&1 | grep -E "^BM_|rror" | cut -c1-200
+fi
+if command -v bench_sampling >/dev/null; then
+  echo "== bench_sampling"
+  timeout 120 bench_sampling --benchmark_min_time=0.1 --benchmark_out="$out/sampling.json" --benchmark_out_format=json 2>&1 |
+    grep -E "^BM_|rror" | cut -c1-200
+fi
