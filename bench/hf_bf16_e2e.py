@@ -60,13 +60,17 @@ def main():
     for i, case in enumerate(goldens["cases"]):
         steps = len(case["output_ids"])
         fp32, fp32_margins, fp32_logprobs = greedy(models[torch.float32], case["prompt_ids"], steps, args.device)
-        bf16, _, _ = greedy(models[torch.bfloat16], case["prompt_ids"], steps, args.device)
+        bf16, _, bf16_logprobs = greedy(models[torch.bfloat16], case["prompt_ids"], steps, args.device)
         first = next((s for s in range(steps) if bf16[s] != case["output_ids"][s]), None)
+        bf16_error = max((abs(bf16_logprobs[s] - fp32_logprobs[s]) for s in range(steps if first is None else first)),
+                         default=0.0)
         results.append({"case": i, "fp32_matches_golden": fp32 == case["output_ids"], "bf16_ids": bf16,
                         "bf16_first_difference": first,
-                        "fp32_margin_there": None if first is None else fp32_margins[first]})
+                        "fp32_margin_there": None if first is None else fp32_margins[first],
+                        "bf16_max_logprob_error": bf16_error})
         where = "same" if first is None else f"step {first} (fp32 margin {fp32_margins[first]:.4f})"
-        line = f"case {i:2d}: fp32 {'=' if fp32 == case['output_ids'] else '!='} golden; HF bf16 differs at {where}"
+        line = (f"case {i:2d}: fp32 {'=' if fp32 == case['output_ids'] else '!='} golden; HF bf16 differs at {where}, "
+                f"top logprob error before {bf16_error:.4f}")
         if tern is not None:
             ids = tern[i]["token_ids"]
             t_first = next((s for s in range(steps) if ids[s] != case["output_ids"][s]), None)
