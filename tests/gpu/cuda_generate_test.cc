@@ -149,9 +149,17 @@ TEST_P(CudaGoldenTest, GraphReplayAgreesWithEagerExecution) {
   }
 }
 
+// The e2e model (hidden size 32, so bf16 rounding does not average out over
+// wide dot products) moves top logprobs by up to ~0.14 in bf16: measured on
+// an H200 (bench/hf_bf16_e2e.py), HF transformers' own bf16 path leaves the
+// fp32 goldens in 9 of the 16 cases, at fp32 margins up to 0.083, and tern's
+// in 4, at margins up to 0.084. So here tokens are compared up to the first
+// step whose fp32 margin is below 0.1.
+constexpr double kE2eBf16Margin = 0.1;
+
 // The e2e model directory's prompts through --backend cuda: HF's greedy
 // output ids wherever the fp32 CPU path (which gives all of them exactly)
-// sees a margin of at least 0.05.
+// sees a margin of at least kE2eBf16Margin.
 TEST(CudaE2eTest, E2eFixturePromptsGiveTheirGoldenOutputIds) {
   const nlohmann::json goldens = testing::ReadJsonFile(TestDataPath("e2e/qwen3-tiny/e2e_goldens.json"));
   const std::string input = testing::E2eRequests(goldens);
@@ -172,7 +180,7 @@ TEST(CudaE2eTest, E2eFixturePromptsGiveTheirGoldenOutputIds) {
     ASSERT_EQ(gpu_lines.size(), goldens["cases"].size());
     for (size_t i = 0; i < gpu_lines.size(); ++i) {
       testing::ExpectMatchesE2eGolden(goldens["cases"][i], nlohmann::json::parse(gpu_lines[i]),
-                                      nlohmann::json::parse(cpu_lines[i]), kBf16.margin,
+                                      nlohmann::json::parse(cpu_lines[i]), kE2eBf16Margin,
                                       "cuda e2e case " + std::to_string(i) + (flags.empty() ? "" : " chunked"));
     }
   }
