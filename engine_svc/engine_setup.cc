@@ -9,17 +9,6 @@
 namespace tern {
 namespace {
 
-SamplingParams DefaultSampling(const GenerationConfig& g) {
-  SamplingDefaults defaults;
-  defaults.temperature = g.temperature;
-  defaults.top_p = g.top_p;
-  defaults.top_k = g.top_k;
-  defaults.min_p = g.min_p;
-  defaults.repetition_penalty = g.repetition_penalty;
-  defaults.max_tokens = g.max_new_tokens;
-  return defaults.Base();
-}
-
 // EOS ids from config.json and generation_config.json, as vLLM merges them.
 std::vector<int32_t> EosIds(const ModelConfig& model, const GenerationConfig& generation) {
   std::vector<int32_t> ids;
@@ -47,7 +36,7 @@ absl::StatusOr<Engine> BuildEngine(const EngineOptions& options, const LoadProgr
   const std::string& model_dir = options.runner.model_dir;
   ASSIGN_OR_RETURN(engine.model_config, LoadModelConfig(model_dir));
   ASSIGN_OR_RETURN(engine.generation_config, LoadGenerationConfig(model_dir));
-  engine.default_sampling = DefaultSampling(engine.generation_config);
+  engine.default_sampling = engine.generation_config.DefaultSampling().Base();
   engine.eos_token_ids = EosIds(engine.model_config, engine.generation_config);
   const int64_t max_model_len =
       options.max_model_len > 0 ? options.max_model_len : engine.model_config.max_position_embeddings;

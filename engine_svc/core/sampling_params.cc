@@ -3,13 +3,13 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/field_error.h"
 
 namespace tern {
 namespace {
 
 absl::Status Invalid(absl::string_view field, double value, absl::string_view allowed) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", field, "' is ", value, "; it must be ", allowed));
+  return FieldError(field, absl::StrCat("'", field, "' is ", value, "; it must be ", allowed));
 }
 
 }  // namespace
@@ -40,8 +40,8 @@ absl::Status SamplingParams::Validate(int64_t vocab_size) const {
   }
   for (const auto& [token, bias] : logit_bias) {
     if (token < 0 || token >= vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'logit_bias' names token ", token, ", outside the vocabulary [0, ", vocab_size, ")"));
+      return FieldError("logit_bias", absl::StrCat("'logit_bias' names token ", token,
+                                                   ", outside the vocabulary [0, ", vocab_size, ")"));
     }
     if (!(bias >= -100.0f && bias <= 100.0f)) {
       return Invalid("logit_bias", bias, "in [-100, 100] for every token");
@@ -49,8 +49,8 @@ absl::Status SamplingParams::Validate(int64_t vocab_size) const {
   }
   for (int32_t token : stop_token_ids) {
     if (token < 0 || token >= vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'stop_token_ids' contains ", token, ", outside the vocabulary [0, ", vocab_size, ")"));
+      return FieldError("stop_token_ids", absl::StrCat("'stop_token_ids' contains ", token,
+                                                       ", outside the vocabulary [0, ", vocab_size, ")"));
     }
   }
   return absl::OkStatus();

@@ -6,6 +6,17 @@
 
 namespace tern {
 
+SamplingDefaults GenerationConfig::DefaultSampling() const {
+  SamplingDefaults defaults;
+  defaults.temperature = temperature;
+  defaults.top_p = top_p;
+  defaults.top_k = top_k;
+  defaults.min_p = min_p;
+  defaults.repetition_penalty = repetition_penalty;
+  defaults.max_tokens = max_new_tokens;
+  return defaults;
+}
+
 absl::StatusOr<GenerationConfig> ParseGenerationConfig(absl::string_view json_text,
                                                        absl::string_view path) {
   ASSIGN_OR_RETURN(nlohmann::json root, ParseJson(json_text, path));

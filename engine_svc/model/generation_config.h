@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine_svc/core/sampling_params.h"
 
 namespace tern {
 
@@ -20,6 +21,9 @@ struct GenerationConfig {
   std::optional<double> repetition_penalty;
   std::optional<int64_t> max_new_tokens;
   std::vector<int64_t> eos_token_ids;  // An int or a list in the file.
+
+  // The sampling defaults the file sets, for requests that leave them unset.
+  SamplingDefaults DefaultSampling() const;
 };
 
 // Parses the file's text; `path` names it in errors.

@@ -4,7 +4,6 @@
 //
 // SIGTERM (or SIGINT) drains: new requests are refused, in-flight ones get
 // --drain-timeout seconds to finish, then the process exits 0.
-#include <signal.h>
 
 #include <chrono>
 #include <iostream>
@@ -17,6 +16,7 @@
 #include "common/flags.h"
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/shutdown_signals.h"
 #include "common/status_macros.h"
 #include "engine_svc/engine_setup.h"
 #include "engine_svc/service/engine_loop.h"
@@ -72,16 +72,6 @@ std::string DirectoryName(std::string path) {
 }
 
 // Waits for SIGTERM or SIGINT (blocked in every thread, so only here).
-int WaitForSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int signal = 0;
-  sigwait(&set, &signal);
-  return signal;
-}
-
 absl::Status Serve() {
   const std::string model_dir = absl::GetFlag(FLAGS_model);
   if (model_dir.empty()) return absl::InvalidArgumentError("--model DIR is required");
@@ -218,7 +208,7 @@ absl::Status Serve() {
     }
   });
 
-  const int signal = WaitForSignal();
+  const int signal = WaitForShutdownSignal();
   LOG(INFO) << "received signal " << signal << ": draining (" << loop.num_in_flight() << " requests in flight)";
   loop.StopAdmission();
   const absl::Duration drain = absl::Seconds(absl::GetFlag(FLAGS_drain_timeout));
@@ -240,11 +230,7 @@ absl::Status Serve() {
 
 int main(int argc, char** argv) {
   // Block the shutdown signals in every thread; Serve() waits for them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  tern::BlockShutdownSignals();
   tern::ParseTernFlags(argc, argv,
                        "Serves one model replica over the tern.v1.EngineCore gRPC service.\n"
                        "Usage: tern-engine --model DIR [--listen HOST:PORT|unix:PATH] [--backend cpu|cuda]\n"

@@ -66,13 +66,7 @@ absl::Status Run() {
   options.seed = absl::GetFlag(FLAGS_seed);
 
   // Read every request first, so the default cache can hold all of them.
-  SamplingDefaults defaults;
-  defaults.temperature = generation.temperature;
-  defaults.top_p = generation.top_p;
-  defaults.top_k = generation.top_k;
-  defaults.min_p = generation.min_p;
-  defaults.repetition_penalty = generation.repetition_penalty;
-  defaults.max_tokens = generation.max_new_tokens;
+  const SamplingDefaults defaults = generation.DefaultSampling();
   std::vector<GenerateRequest> requests;
   std::vector<GenerateResult> rejected;
   std::string line;
