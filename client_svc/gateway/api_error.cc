@@ -5,8 +5,8 @@
 
 namespace tern {
 
-nlohmann::json ApiError::ToJson() const {
-  nlohmann::json error = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
+nlohmann::ordered_json ApiError::ToJson() const {
+  nlohmann::ordered_json error = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
   if (param.has_value()) error["param"] = *param;
   if (code.has_value()) error["code"] = *code;
   return {{"error", std::move(error)}};

@@ -20,8 +20,10 @@ struct ApiError {
   std::optional<std::string> code;
 
   // {"error": {...}}; absent param and code are null.
-  nlohmann::json ToJson() const;
-  std::string ToBody() const { return ToJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+  nlohmann::ordered_json ToJson() const;
+  std::string ToBody() const {
+    return ToJson().dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  }
   // The matching gRPC status: 400 -> INVALID_ARGUMENT, 401 -> UNAUTHENTICATED,
   // 404 -> NOT_FOUND, 413 -> INVALID_ARGUMENT, 429 -> RESOURCE_EXHAUSTED,
   // 503 -> UNAVAILABLE, others INTERNAL.
