@@ -93,7 +93,8 @@ absl::Status Serve() {
                    HttpServer::Start(http, [&front](HttpRequest request, std::shared_ptr<HttpResponder> out) {
                      front.Handle(std::move(request), std::move(out));
                    }));
-  std::cerr << "tern-gateway: listening on http://" << http.host << ":" << server->port() << std::endl;
+  // One write: other threads log to stderr too.
+  std::cerr << absl::StrCat("tern-gateway: listening on http://", http.host, ":", server->port(), "\n") << std::flush;
 
   const int signal = WaitForShutdownSignal();
   LOG(INFO) << "received signal " << signal << ": draining (" << gateway->in_flight() << " requests in flight)";

@@ -184,12 +184,14 @@ absl::Status Serve() {
                        }
                        out->Send(404, "text/plain", "not found\n");
                      }));
-    std::cerr << "tern-engine: metrics on http://" << absl::GetFlag(FLAGS_metrics_host) << ":"
-              << metrics_server->port() << "/metrics" << std::endl;
+    // One write per line: other threads log to stderr too.
+    std::cerr << absl::StrCat("tern-engine: metrics on http://", absl::GetFlag(FLAGS_metrics_host), ":",
+                              metrics_server->port(), "/metrics\n")
+              << std::flush;
   }
   const std::string address =
       listen.rfind("unix:", 0) == 0 ? listen : absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
-  std::cerr << "tern-engine: listening on " << address << std::endl;
+  std::cerr << absl::StrCat("tern-engine: listening on ", address, "\n") << std::flush;
 
   // Health: SERVING while the loop makes progress and admission is open.
   std::atomic<bool> stopping{false};

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_data.h"
 
@@ -122,9 +123,19 @@ std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags,
   if (metrics_port != nullptr) {
     std::optional<std::string> url = engine->WaitForValue("metrics on http://127.0.0.1:");
     EXPECT_TRUE(url.has_value()) << engine->Stderr();
-    if (url.has_value()) *metrics_port = std::stoi(*url);
+    if (url.has_value()) EXPECT_TRUE(absl::SimpleAtoi(url->substr(0, url->find('/')), metrics_port)) << *url;
   }
   return engine;
+}
+
+std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port) {
+  std::vector<std::string> argv = {BinaryPath("client_svc/tern-gateway"), "--host", "127.0.0.1", "--port", "0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto gateway = std::make_unique<ChildProcess>(argv);
+  std::optional<std::string> url = gateway->WaitForValue("listening on http://127.0.0.1:");
+  EXPECT_TRUE(url.has_value()) << "tern-gateway did not start:\n" << gateway->Stderr();
+  if (url.has_value()) EXPECT_TRUE(absl::SimpleAtoi(*url, port)) << *url;
+  return gateway;
 }
 
 }  // namespace tern::testing

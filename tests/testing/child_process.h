@@ -53,6 +53,10 @@ class ChildProcess {
 std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags, std::string* address,
                                           int* metrics_port = nullptr);
 
+// Starts tern-gateway on 127.0.0.1 with an ephemeral port and `flags`
+// (--model, --engines, ...), and waits until it listens; `port` receives it.
+std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port);
+
 }  // namespace tern::testing
 
 #endif  // TERN_TESTS_TESTING_CHILD_PROCESS_H_
