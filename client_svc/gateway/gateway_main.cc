@@ -1,8 +1,10 @@
 // tern-gateway: the OpenAI-compatible HTTP API over a pool of tern-engine
 // processes.
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "client_svc/gateway/gateway.h"
+#include "client_svc/gateway/grpc_front.h"
 #include "client_svc/gateway/openai_http.h"
 #include "common/file_util.h"
 #include "common/flags.h"
@@ -18,6 +21,9 @@
 #include "common/logging.h"
 #include "common/shutdown_signals.h"
 #include "common/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 
 ABSL_FLAG(std::string, model, "", "Model directory: tokenizer, chat template and generation defaults.");
 ABSL_FLAG(std::string, tokenizer, "", "Tokenizer directory (default: --model).");
@@ -26,6 +32,7 @@ ABSL_FLAG(std::string, engines, "", "tern-engine addresses, comma-separated: HOS
 ABSL_FLAG(std::string, routing, "least-loaded", "How engines are picked: least-loaded or round-robin.");
 ABSL_FLAG(std::string, host, "0.0.0.0", "HTTP listen address.");
 ABSL_FLAG(int32_t, port, 8000, "HTTP port (0: any free port).");
+ABSL_FLAG(int32_t, grpc_port, 8001, "tern.v1.Generation gRPC port (0: any free port; -1: off).");
 ABSL_FLAG(std::string, api_key, "", "API keys clients must send as Bearer tokens, comma-separated.");
 ABSL_FLAG(std::string, api_key_file, "", "A file of API keys, one per line (adds to --api-key).");
 ABSL_FLAG(int64_t, max_concurrent_requests, 0, "Generation requests in flight before 429 (0: no limit).");
@@ -96,6 +103,42 @@ absl::Status Serve() {
   // One write: other threads log to stderr too.
   std::cerr << absl::StrCat("tern-gateway: listening on http://", http.host, ":", server->port(), "\n") << std::flush;
 
+  // The gRPC front, its health (SERVING while an engine serves) and reflection.
+  GenerationService generation_service(*gateway);
+  std::unique_ptr<grpc::Server> grpc_server;
+  std::atomic<bool> stopping{false};
+  std::thread health_monitor;
+  if (absl::GetFlag(FLAGS_grpc_port) >= 0) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    int grpc_port = 0;
+    const std::string address = absl::StrCat(http.host, ":", absl::GetFlag(FLAGS_grpc_port));
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &grpc_port);
+    builder.RegisterService(&generation_service);
+    builder.SetMaxReceiveMessageSize(static_cast<int>(http.max_body_bytes));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 4096);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    grpc_server = builder.BuildAndStart();
+    if (grpc_server == nullptr) return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+    grpc::HealthCheckServiceInterface* health = grpc_server->GetHealthCheckService();
+    health_monitor = std::thread([&stopping, health, &gateway] {
+      bool first = true, last = false;
+      while (!stopping.load()) {
+        const bool serving = gateway->pool().AnyServing() && !gateway->draining();
+        if (first || serving != last) {
+          health->SetServingStatus(serving);
+          health->SetServingStatus(v1::Generation::service_full_name(), serving);
+          first = false;
+          last = serving;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    std::cerr << absl::StrCat("tern-gateway: gRPC on ", http.host, ":", grpc_port, "\n") << std::flush;
+  }
+
   const int signal = WaitForShutdownSignal();
   LOG(INFO) << "received signal " << signal << ": draining (" << gateway->in_flight() << " requests in flight)";
   gateway->StartDraining();
@@ -105,6 +148,9 @@ absl::Status Serve() {
     std::_Exit(0);
   }
   server.reset();
+  stopping = true;
+  if (health_monitor.joinable()) health_monitor.join();
+  if (grpc_server != nullptr) grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   LOG(INFO) << "drained; exiting";
   return absl::OkStatus();
 }

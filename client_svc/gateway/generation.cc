@@ -1,5 +1,7 @@
 #include "client_svc/gateway/generation.h"
 
+#include <random>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -18,6 +20,20 @@ bool Retryable(const grpc::Status& status) {
 }
 
 }  // namespace
+
+std::string NewResponseId(GenerationKind kind) {
+  static absl::Mutex mu(absl::kConstInit);
+  static std::mt19937_64* rng = nullptr;
+  uint64_t a, b;
+  {
+    absl::MutexLock lock(&mu);
+    if (rng == nullptr) rng = new std::mt19937_64(std::random_device{}());
+    a = (*rng)();
+    b = (*rng)();
+  }
+  return absl::StrCat(kind == GenerationKind::kChat ? "chatcmpl-" : "cmpl-", absl::Hex(a, absl::kZeroPad16),
+                      absl::Hex(b, absl::kZeroPad16));
+}
 
 Generation::Generation(GenerationPlan plan, const ServedModel& model, EnginePool& pool,
                        std::shared_ptr<GenerationSink> sink)

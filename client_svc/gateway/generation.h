@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -34,6 +35,10 @@ struct GenerationUsage {
   int64_t completion_tokens = 0;
   int64_t cached_tokens = 0;
 };
+
+// A fresh id for a response and its engine requests: "chatcmpl-" or "cmpl-"
+// and 32 hex digits.
+std::string NewResponseId(GenerationKind kind);
 
 class GenerationSink {
  public:

@@ -1,9 +1,6 @@
 #include "client_svc/gateway/openai_response.h"
 
-#include <random>
-
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 
 namespace tern {
 namespace {
@@ -75,20 +72,6 @@ Json Header(const ResponseHeader& header, absl::string_view object) {
 Json NullOr(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 }  // namespace
-
-std::string NewResponseId(GenerationKind kind) {
-  static absl::Mutex mu(absl::kConstInit);
-  static std::mt19937_64* rng = nullptr;
-  uint64_t a, b;
-  {
-    absl::MutexLock lock(&mu);
-    if (rng == nullptr) rng = new std::mt19937_64(std::random_device{}());
-    a = (*rng)();
-    b = (*rng)();
-  }
-  return absl::StrCat(kind == GenerationKind::kChat ? "chatcmpl-" : "cmpl-", absl::Hex(a, absl::kZeroPad16),
-                      absl::Hex(b, absl::kZeroPad16));
-}
 
 nlohmann::ordered_json UsageJson(const GenerationUsage& usage) {
   return {{"prompt_tokens", usage.prompt_tokens},

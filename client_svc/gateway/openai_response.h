@@ -27,9 +27,6 @@ struct ResponseHeader {
   int64_t num_choices = 1;
 };
 
-// A fresh response id: "chatcmpl-" or "cmpl-" and 32 hex digits.
-std::string NewResponseId(GenerationKind kind);
-
 // {"prompt_tokens", "completion_tokens", "total_tokens",
 //  "prompt_tokens_details": {"cached_tokens"}}.
 nlohmann::ordered_json UsageJson(const GenerationUsage& usage);

@@ -86,7 +86,7 @@ class GatewayTest : public ::testing::Test {
     std::vector<std::string> all = {"--model", ModelDir(), "--engines", addresses, "--engine-wait-timeout", "30",
                                     "--served-model-name", kModel};
     all.insert(all.end(), flags.begin(), flags.end());
-    gateway_ = testing::StartGateway(all, &port_);
+    gateway_ = testing::StartGateway(all, &port_, &grpc_port_);
   }
   std::string Url(const std::string& path) const { return absl::StrCat("http://127.0.0.1:", port_, path); }
 
@@ -96,8 +96,11 @@ class GatewayTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body << r.error;
   }
 
+  std::string GrpcAddress() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
+
   std::unique_ptr<ChildProcess> gateway_;
   int port_ = 0;
+  int grpc_port_ = 0;
 };
 
 TEST_F(GatewayTest, OfficialOpenAiClientGetsTheGoldensAndTheFeatures) {
@@ -109,6 +112,31 @@ TEST_F(GatewayTest, OfficialOpenAiClientGetsTheGoldensAndTheFeatures) {
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 55) << run.out;
   EXPECT_FALSE(absl::StrContains(run.out, "FAIL")) << run.out;
+}
+
+TEST_F(GatewayTest, GrpcFrontServesGrpcJsClients) {
+  Engine engine = StartEngine();
+  StartGateway({&engine}, {"--api-key", "k1"});
+  testing::CommandResult run =
+      RunCommand({"/usr/bin/env", "node", SourcePath("tests/js/grpc_generation.mjs"), GrpcAddress(),
+                  TestDataPath("e2e/qwen3-tiny/e2e_goldens.json"), "k1"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 9) << run.out;
+  EXPECT_FALSE(absl::StrContains(run.out, "FAIL")) << run.out;
+  // The calls are counted like HTTP routes.
+  HttpResult metrics = HttpCall("GET", Url("/metrics"));
+  EXPECT_GE(MetricValue(metrics.body, "tern:http_requests_total{route=\"grpc:Chat\",status=\"200\"}"), 2);
+}
+
+TEST_F(GatewayTest, CancellingAGrpcStreamFreesTheEngine) {
+  Engine engine = StartEngine();
+  StartGateway({&engine});
+  ChildProcess client({"/usr/bin/env", "node", SourcePath("tests/js/grpc_cancel.mjs"), GrpcAddress()});
+  ASSERT_TRUE(WaitFor([&] { return EngineRunning(engine) == 1; }, std::chrono::seconds(10)).has_value())
+      << client.Stderr();
+  ASSERT_TRUE(client.Wait(std::chrono::seconds(10)).has_value());
+  EXPECT_TRUE(WaitFor([&] { return EngineRunning(engine) == 0; }, std::chrono::seconds(1)).has_value());
+  ExpectCanary();
 }
 
 TEST_F(GatewayTest, SseFramingSeenByCurl) {

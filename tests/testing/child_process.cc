@@ -128,13 +128,19 @@ std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags,
   return engine;
 }
 
-std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port) {
-  std::vector<std::string> argv = {BinaryPath("client_svc/tern-gateway"), "--host", "127.0.0.1", "--port", "0"};
+std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port, int* grpc_port) {
+  std::vector<std::string> argv = {BinaryPath("client_svc/tern-gateway"), "--host", "127.0.0.1", "--port", "0",
+                                   "--grpc-port", "0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   auto gateway = std::make_unique<ChildProcess>(argv);
   std::optional<std::string> url = gateway->WaitForValue("listening on http://127.0.0.1:");
   EXPECT_TRUE(url.has_value()) << "tern-gateway did not start:\n" << gateway->Stderr();
   if (url.has_value()) EXPECT_TRUE(absl::SimpleAtoi(*url, port)) << *url;
+  if (grpc_port != nullptr) {
+    std::optional<std::string> grpc = gateway->WaitForValue("gRPC on 127.0.0.1:");
+    EXPECT_TRUE(grpc.has_value()) << gateway->Stderr();
+    if (grpc.has_value()) EXPECT_TRUE(absl::SimpleAtoi(*grpc, grpc_port)) << *grpc;
+  }
   return gateway;
 }
 

@@ -53,9 +53,11 @@ class ChildProcess {
 std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags, std::string* address,
                                           int* metrics_port = nullptr);
 
-// Starts tern-gateway on 127.0.0.1 with an ephemeral port and `flags`
-// (--model, --engines, ...), and waits until it listens; `port` receives it.
-std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port);
+// Starts tern-gateway on 127.0.0.1 with ephemeral HTTP and gRPC ports and
+// `flags` (--model, --engines, ...), and waits until it listens; `port` and
+// `grpc_port` receive the ports.
+std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port,
+                                           int* grpc_port = nullptr);
 
 }  // namespace tern::testing
 
