@@ -5,6 +5,8 @@
 #include "absl/strings/str_join.h"
 #include "engine_svc/executor/cpu_backend.h"
 #ifdef TERN_WITH_CUDA
+#include <cuda_runtime.h>
+
 #include "engine_svc/executor/cuda/cuda_backend.h"
 #endif
 
@@ -16,6 +18,15 @@ std::vector<std::string> AvailableBackends() {
 #else
   return {"cpu"};
 #endif
+}
+
+std::string ResolveBackendName(const std::string& name) {
+  if (name != "auto") return name;
+#ifdef TERN_WITH_CUDA
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) return "cuda";
+#endif
+  return "cpu";
 }
 
 absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& options) {
@@ -35,7 +46,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
 #endif
   return absl::InvalidArgumentError(absl::StrCat("unknown backend '", options.name,
                                                  "'; this build supports: ",
-                                                 absl::StrJoin(AvailableBackends(), ", ")));
+                                                 absl::StrJoin(AvailableBackends(), ", "), " (or auto)"));
 }
 
 }  // namespace tern

@@ -1,4 +1,5 @@
-// Creates a backend by name ("cpu", and "cuda" in CUDA builds).
+// Creates a backend by name ("cpu", and "cuda" in CUDA builds; "auto" picks
+// cuda where this build has it and a GPU is visible, else cpu).
 #ifndef TERN_ENGINE_SVC_EXECUTOR_BACKEND_FACTORY_H_
 #define TERN_ENGINE_SVC_EXECUTOR_BACKEND_FACTORY_H_
 
@@ -19,6 +20,9 @@ struct BackendOptions {
 
 // The backend names this build supports.
 std::vector<std::string> AvailableBackends();
+
+// The backend "auto" stands for here; other names are returned as they are.
+std::string ResolveBackendName(const std::string& name);
 
 // INVALID_ARGUMENT naming the supported backends for an unknown name.
 absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& options);

@@ -19,6 +19,7 @@
 #include "common/shutdown_signals.h"
 #include "common/status_macros.h"
 #include "engine_svc/engine_setup.h"
+#include "engine_svc/executor/backend_factory.h"
 #include "engine_svc/service/engine_loop.h"
 #include "engine_svc/service/engine_metrics.h"
 #include "engine_svc/service/engine_service.h"
@@ -32,7 +33,7 @@ ABSL_FLAG(std::string, served_model_name, "", "Name reported to clients (default
 ABSL_FLAG(std::string, listen, "127.0.0.1:8100", "gRPC address: HOST:PORT (port 0: any) or unix:PATH.");
 ABSL_FLAG(std::string, metrics_host, "127.0.0.1", "Address of the /metrics HTTP endpoint.");
 ABSL_FLAG(int32_t, metrics_port, -1, "Port of the /metrics HTTP endpoint (0: any; -1: off).");
-ABSL_FLAG(std::string, backend, "cpu", "Compute backend: cpu or cuda.");
+ABSL_FLAG(std::string, backend, "cpu", "Compute backend: cpu, cuda, or auto (cuda when a GPU is visible).");
 ABSL_FLAG(std::string, load_format, "auto", "auto|safetensors, or dummy for random weights.");
 ABSL_FLAG(int64_t, max_model_len, 0, "Longest prompt + output; 0 uses the model's limit.");
 ABSL_FLAG(int64_t, max_num_seqs, 256, "Most sequences running at once.");
@@ -79,7 +80,7 @@ absl::Status Serve() {
   ModelRunnerConfig& runner = options.runner;
   runner.model_dir = model_dir;
   ASSIGN_OR_RETURN(runner.load_format, ParseLoadFormat(absl::GetFlag(FLAGS_load_format)));
-  runner.backend.name = absl::GetFlag(FLAGS_backend);
+  runner.backend.name = ResolveBackendName(absl::GetFlag(FLAGS_backend));
   runner.backend.num_threads = absl::GetFlag(FLAGS_threads);
   runner.block_size = absl::GetFlag(FLAGS_block_size);
   runner.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);

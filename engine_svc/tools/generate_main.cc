@@ -16,11 +16,12 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "engine_svc/engine_setup.h"
+#include "engine_svc/executor/backend_factory.h"
 #include "engine_svc/tools/generate_driver.h"
 #include "engine_svc/tools/generate_io.h"
 
 ABSL_FLAG(std::string, model, "", "Model directory (HF layout: config.json + safetensors).");
-ABSL_FLAG(std::string, backend, "cpu", "Compute backend.");
+ABSL_FLAG(std::string, backend, "cpu", "Compute backend: cpu, cuda, or auto (cuda when a GPU is visible).");
 ABSL_FLAG(std::string, load_format, "auto", "auto|safetensors, or dummy for random weights.");
 ABSL_FLAG(int64_t, block_size, 16, "Tokens per KV cache block.");
 ABSL_FLAG(int64_t, num_kv_blocks, 0,
@@ -51,7 +52,7 @@ absl::Status Run() {
   ModelRunnerConfig& runner = options.runner;
   runner.model_dir = model_dir;
   ASSIGN_OR_RETURN(runner.load_format, ParseLoadFormat(absl::GetFlag(FLAGS_load_format)));
-  runner.backend.name = absl::GetFlag(FLAGS_backend);
+  runner.backend.name = ResolveBackendName(absl::GetFlag(FLAGS_backend));
   runner.backend.num_threads = absl::GetFlag(FLAGS_threads);
   runner.block_size = absl::GetFlag(FLAGS_block_size);
   runner.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
