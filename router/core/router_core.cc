@@ -75,7 +75,6 @@ absl::Status RouterCore::OnConnected(int target, const EngineDescription& descri
   t.description = description;
   t.has_description = true;
   t.connected = true;
-  t.serving = true;
   return absl::OkStatus();
 }
 

@@ -105,7 +105,8 @@ class RouterCore {
   absl::Status OnConnected(int target, const EngineDescription& description);
   // The stream broke: not routable; blocks and load forgotten.
   void OnDisconnected(int target);
-  // The engine's health service says whether it takes requests.
+  // The engine's health service says whether it takes requests (assumed
+  // until it says otherwise; kept across reconnections).
   void OnServing(int target, bool serving);
   // One state-stream message received at `now`.
   StateOutcome OnState(int target, const EngineStateUpdate& update, absl::Time now);
@@ -127,7 +128,7 @@ class RouterCore {
     TargetState(std::string address, EngineLoad load) : address(std::move(address)), load(std::move(load)) {}
     std::string address;
     bool connected = false;
-    bool serving = false;
+    bool serving = true;  // Until the engine's health service says otherwise.
     bool has_description = false;
     EngineDescription description;
     bool synced = false;
