@@ -1,5 +1,6 @@
 #include "router/core/prefix_index.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -89,7 +90,16 @@ bool EngineWatcher::FollowOnce() {
     if (!Register(&context, &state_call_)) return false;
     const grpc::Status status = stub_->GetInfo(&context, v1::GetInfoRequest(), &info);
     Unregister(&state_call_);
-    if (!status.ok()) return false;
+    if (!status.ok()) {
+      // Once per kind of failure, not once per retry.
+      const std::string failure = absl::StrCat(status.error_code(), ": ", status.error_message());
+      if (failure != last_failure_ && !stopping()) {
+        LOG(WARNING) << "engine " << address_ << " unreachable (" << failure << "); retrying";
+      }
+      last_failure_ = failure;
+      return false;
+    }
+    last_failure_.clear();
   }
   if (absl::Status connected = sink_.OnConnected(target_, info); !connected.ok()) {
     LOG(WARNING) << "engine " << address_ << " is unusable: " << connected.message();

@@ -85,6 +85,7 @@ class EngineWatcher {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* state_call_ ABSL_GUARDED_BY(mu_) = nullptr;
   grpc::ClientContext* health_call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::string last_failure_;  // Of GetInfo; the state thread's own.
   std::thread state_thread_;
   std::thread health_thread_;
 };

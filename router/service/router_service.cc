@@ -174,7 +174,7 @@ absl::Status RouterService::OnConnected(int target, const v1::EngineInfo& info) 
 StreamVerdict RouterService::OnState(int target, const v1::EngineState& state) {
   absl::StatusOr<EngineStateUpdate> update = StateFromProto(state);
   if (!update.ok()) {
-    LOG(WARNING) << "engine target " << target << " sent a malformed state message: " << update.status().message();
+    LOG(WARNING) << "engine " << AddressOf(target) << " sent a malformed state message: " << update.status().message();
     metrics_.CountResync(target, ResyncReason::kMalformed);
     return StreamVerdict::kReconnect;
   }
@@ -189,6 +189,8 @@ StreamVerdict RouterService::OnState(int target, const v1::EngineState& state) {
     case StateOutcome::kAwaitingSnapshot:
       return StreamVerdict::kAwaitingSnapshot;
     case StateOutcome::kSequenceGap:
+      LOG(WARNING) << "engine " << AddressOf(target) << ": state sequence gap at " << state.sequence()
+                   << "; awaiting its snapshot";
       metrics_.CountResync(target, ResyncReason::kGap);
       return StreamVerdict::kAwaitingSnapshot;
     case StateOutcome::kNewEpoch:
@@ -196,6 +198,11 @@ StreamVerdict RouterService::OnState(int target, const v1::EngineState& state) {
       return StreamVerdict::kReconnect;
   }
   return StreamVerdict::kReconnect;
+}
+
+std::string RouterService::AddressOf(int target) {
+  absl::MutexLock lock(&mu_);
+  return core_.Target(target).address;
 }
 
 void RouterService::OnDisconnected(int target) {

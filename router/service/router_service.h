@@ -27,7 +27,7 @@ class RouterService final : public v1::Router::CallbackService, public EngineSta
   static constexpr int kMaxPromptTokens = 1 << 21;
   static constexpr int kMaxBlockKeys = 1 << 17;
 
-  // `metrics` must outlive the service.
+  // `metrics` must outlive the service and serve no other.
   RouterService(const RouterCoreConfig& config, RouterMetrics& metrics);
 
   // Adds an engine (a target slot); call before serving. Returns its slot.
@@ -55,6 +55,7 @@ class RouterService final : public v1::Router::CallbackService, public EngineSta
  private:
   // The request's keys as core chains (hashing token ids per block size).
   absl::StatusOr<RouteQuery> ToQuery(const v1::RouteRequest& request);
+  std::string AddressOf(int target);
 
   RouterMetrics& metrics_;
   absl::Mutex mu_;
