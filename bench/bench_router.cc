@@ -236,8 +236,8 @@ void BM_ForgetEngine(benchmark::State& state) {
     CHECK_OK(w.core->OnConnected(0, d));
     std::vector<KvBlockEvent> events;
     for (int s : w.engine0_systems) {
-      events.push_back(KvBlockEvent{KvBlockEvent::Kind::kStored, ComputeBlockKeys(w.systems[s], kBlockSize, {}),
-                                    std::nullopt});
+      events.push_back(
+          KvBlockEvent{KvBlockEvent::Kind::kStored, ComputeBlockKeys(w.systems[s], kBlockSize, {}), std::nullopt});
     }
     for (int c : w.engine0_conversations) {
       events.push_back(KvBlockEvent{KvBlockEvent::Kind::kStored, w.ConversationKeys(c), std::nullopt});

@@ -51,8 +51,6 @@ void EngineLoad::Reset() {
   pending_tokens_ = pending_blocks_ = 0;
 }
 
-int64_t EngineLoad::free_blocks() const {
-  return std::max<int64_t>(0, report_.num_free_blocks - pending_blocks_);
-}
+int64_t EngineLoad::free_blocks() const { return std::max<int64_t>(0, report_.num_free_blocks - pending_blocks_); }
 
 }  // namespace tern

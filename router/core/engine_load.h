@@ -19,7 +19,7 @@ struct LoadReport {
   int64_t waiting_prefill_tokens = 0;    // Prompt tokens queued, not yet computed.
   double prefill_tokens_per_second = 0;  // Recent prompt-token throughput (0 when idle).
   double steps_per_second = 0;
-  double kv_usage = 0;                   // 0..1
+  double kv_usage = 0;  // 0..1
   int64_t num_free_blocks = 0;
   int64_t num_kv_blocks = 0;
 };

@@ -35,8 +35,7 @@ int64_t BlocksNeededTotal(const Candidate& c, int64_t prompt_tokens, int64_t max
   return CeilDiv(prompt_tokens + max_tokens, c.block_size);
 }
 
-std::vector<int> FilterByCapacity(const std::vector<Candidate>& candidates, int64_t prompt_tokens,
-                                  int64_t max_tokens) {
+std::vector<int> FilterByCapacity(const std::vector<Candidate>& candidates, int64_t prompt_tokens, int64_t max_tokens) {
   std::vector<int> fits, room_now;
   for (int i = 0; i < static_cast<int>(candidates.size()); ++i) {
     const Candidate& c = candidates[i];

@@ -24,10 +24,10 @@
 namespace tern {
 
 struct PlacementConfig {
-  double load_bound_epsilon = 0.25;          // >= 0
-  int64_t load_bound_slack = 2;              // Requests, >= 0: lets affinity win at light load.
+  double load_bound_epsilon = 0.25;            // >= 0
+  int64_t load_bound_slack = 2;                // Requests, >= 0: lets affinity win at light load.
   double decode_seconds_per_sequence = 0.001;  // >= 0
-  double tie_tolerance = 1e-9;               // Relative, >= 0.
+  double tie_tolerance = 1e-9;                 // Relative, >= 0.
 
   absl::Status Validate() const;
 };
@@ -56,8 +56,7 @@ int64_t BlocksNeededTotal(const Candidate& c, int64_t prompt_tokens, int64_t max
 
 // Step 1: indices (into `candidates`) that can ever hold the request; of
 // those, the ones with room now if there are any. Empty: none can ever.
-std::vector<int> FilterByCapacity(const std::vector<Candidate>& candidates, int64_t prompt_tokens,
-                                  int64_t max_tokens);
+std::vector<int> FilterByCapacity(const std::vector<Candidate>& candidates, int64_t prompt_tokens, int64_t max_tokens);
 
 // Step 2: the indices of `among` whose outstanding + 1 is within the bound
 // (returned in `bound`). Never empty when `among` is not: the least loaded

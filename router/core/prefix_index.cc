@@ -220,8 +220,9 @@ void PrefixIndex::Touch(absl::Span<const uint32_t> entries) {
 int64_t PrefixIndex::MemoryBytes() const {
   using Slot = std::pair<const uint64_t, uint32_t>;
   const int64_t map_bytes = static_cast<int64_t>(map_.capacity()) * static_cast<int64_t>(sizeof(Slot) + 1);
-  return map_bytes + static_cast<int64_t>(short_keys_.capacity() * sizeof(uint64_t) + links_.capacity() * sizeof(Links) +
-                                          bits_.capacity() * sizeof(uint64_t) + free_ids_.capacity() * sizeof(uint32_t));
+  return map_bytes +
+         static_cast<int64_t>(short_keys_.capacity() * sizeof(uint64_t) + links_.capacity() * sizeof(Links) +
+                              bits_.capacity() * sizeof(uint64_t) + free_ids_.capacity() * sizeof(uint32_t));
 }
 
 std::vector<uint64_t> PrefixIndex::LruOrderForTesting() const {
@@ -259,7 +260,8 @@ absl::Status PrefixIndex::CheckInvariants() const {
   }
   for (int t = 0; t < options_.max_targets; ++t) {
     if (counted[t] != per_target_[t]) {
-      return absl::InternalError(absl::StrCat("target ", t, " holds ", counted[t], " keys, its count says ", per_target_[t]));
+      return absl::InternalError(
+          absl::StrCat("target ", t, " holds ", counted[t], " keys, its count says ", per_target_[t]));
     }
   }
   return absl::OkStatus();

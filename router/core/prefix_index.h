@@ -38,7 +38,7 @@ namespace tern {
 
 struct PrefixIndexOptions {
   int64_t max_blocks = int64_t{1} << 22;  // Indexed keys, all targets together.
-  int max_targets = 64;                    // Target slots: 0 .. max_targets-1.
+  int max_targets = 64;                   // Target slots: 0 .. max_targets-1.
 
   absl::Status Validate() const;
 };

@@ -68,8 +68,8 @@ absl::Status RouterCore::OnConnected(int target, const EngineDescription& descri
   TargetState& t = targets_[target];
   if (description.block_size < 1 || description.block_size > 65536) {
     OnDisconnected(target);
-    return absl::InvalidArgumentError(absl::StrCat("engine ", t.address, " reports block size ",
-                                                   description.block_size, "; it must be between 1 and 65536"));
+    return absl::InvalidArgumentError(absl::StrCat("engine ", t.address, " reports block size ", description.block_size,
+                                                   "; it must be between 1 and 65536"));
   }
   if (t.has_description && t.description.epoch != description.epoch) Forget(target);
   t.description = description;
@@ -163,8 +163,8 @@ absl::Status RouterCore::NoCandidateError(const RouteQuery& query) const {
     return absl::NotFoundError(absl::StrCat("no engine serves model '", query.model, "'"));
   }
   if (available) {
-    return absl::UnavailableError(absl::StrCat("no available engine for ", ModelText(query.model),
-                                               " serves the ", TargetRoleName(query.role), " role"));
+    return absl::UnavailableError(absl::StrCat("no available engine for ", ModelText(query.model), " serves the ",
+                                               TargetRoleName(query.role), " role"));
   }
   return absl::UnavailableError(absl::StrCat("no engine for ", ModelText(query.model), " is available"));
 }
@@ -228,9 +228,9 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
 
   const std::vector<int> fits = FilterByCapacity(candidates, query.prompt_tokens, query.max_tokens);
   if (fits.empty()) {
-    const Candidate& largest = *std::max_element(
-        candidates.begin(), candidates.end(),
-        [](const Candidate& a, const Candidate& b) { return a.num_kv_blocks < b.num_kv_blocks; });
+    const Candidate& largest =
+        *std::max_element(candidates.begin(), candidates.end(),
+                          [](const Candidate& a, const Candidate& b) { return a.num_kv_blocks < b.num_kv_blocks; });
     return absl::ResourceExhaustedError(absl::StrCat(
         "the request needs ", BlocksNeededTotal(largest, query.prompt_tokens, query.max_tokens), " KV blocks (",
         query.prompt_tokens, " prompt + ", query.max_tokens, " output tokens) but no engine for ",

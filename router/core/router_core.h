@@ -51,12 +51,12 @@ struct KeyChain {
 };
 
 struct RouteQuery {
-  std::string model;                   // Empty: any model.
+  std::string model;                    // Empty: any model.
   TargetRole role = TargetRole::kBoth;  // kPrefill / kDecode also take kBoth targets.
-  int64_t prompt_tokens = 0;           // > 0.
-  int64_t max_tokens = 0;              // Outputs it may produce (KV capacity).
-  std::vector<KeyChain> chains;        // At most one per block size.
-  std::string session_id;              // Ties go the same way for one session.
+  int64_t prompt_tokens = 0;            // > 0.
+  int64_t max_tokens = 0;               // Outputs it may produce (KV capacity).
+  std::vector<KeyChain> chains;         // At most one per block size.
+  std::string session_id;               // Ties go the same way for one session.
 };
 
 struct RouteDecision {

@@ -79,7 +79,8 @@ absl::Status Serve() {
   }
   for (size_t i = 0; i < engines.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
-      if (engines[i] == engines[j]) return absl::InvalidArgumentError(absl::StrCat("--engines names ", engines[i], " twice"));
+      if (engines[i] == engines[j])
+        return absl::InvalidArgumentError(absl::StrCat("--engines names ", engines[i], " twice"));
     }
   }
   ASSIGN_OR_RETURN(const RouterCoreConfig config, ConfigFromFlags(static_cast<int>(engines.size())));
@@ -119,9 +120,8 @@ absl::Status Serve() {
     HttpServerOptions http;
     http.host = absl::GetFlag(FLAGS_metrics_host);
     http.port = absl::GetFlag(FLAGS_metrics_port);
-    ASSIGN_OR_RETURN(metrics_server,
-                     HttpServer::Start(http, [&metrics, &service](HttpRequest request,
-                                                                  std::shared_ptr<HttpResponder> out) {
+    ASSIGN_OR_RETURN(metrics_server, HttpServer::Start(http, [&metrics, &service](HttpRequest request,
+                                                                                  std::shared_ptr<HttpResponder> out) {
                        if (request.path() == "/metrics") {
                          service.RefreshGauges();
                          return out->Send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.Serialize());
@@ -132,8 +132,8 @@ absl::Status Serve() {
                        }
                        out->Send(404, "text/plain", "not found\n");
                      }));
-    std::cerr << "tern-router: metrics on http://" << absl::GetFlag(FLAGS_metrics_host) << ":"
-              << metrics_server->port() << "/metrics" << std::endl;
+    std::cerr << "tern-router: metrics on http://" << absl::GetFlag(FLAGS_metrics_host) << ":" << metrics_server->port()
+              << "/metrics" << std::endl;
   }
   const std::string address =
       listen.rfind("unix:", 0) == 0 ? listen : absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);

@@ -6,10 +6,9 @@
 namespace tern {
 namespace {
 
-const prometheus::Histogram::BucketBoundaries kCachedTokenBuckets = {0,    16,   64,    256,   1024,
-                                                                      4096, 16384, 65536, 262144};
+const prometheus::Histogram::BucketBoundaries kCachedTokenBuckets = {0, 16, 64, 256, 1024, 4096, 16384, 65536, 262144};
 const prometheus::Histogram::BucketBoundaries kRouteSecondsBuckets = {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5,
-                                                                       1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 1e-2};
+                                                                      1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3,   1e-2};
 const char* const kResyncReasons[] = {"gap", "epoch", "malformed", "reconnect"};
 
 }  // namespace
@@ -43,16 +42,10 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
                          .Help("Time to decide one placement (after the prompt is hashed).")
                          .Register(r)
                          .Add({}, kRouteSecondsBuckets);
-  index_blocks = &BuildGauge()
-                      .Name("tern:router_index_blocks")
-                      .Help("Block keys in the prefix index.")
-                      .Register(r)
-                      .Add({});
-  index_bytes = &BuildGauge()
-                     .Name("tern:router_index_bytes")
-                     .Help("Memory held by the prefix index.")
-                     .Register(r)
-                     .Add({});
+  index_blocks =
+      &BuildGauge().Name("tern:router_index_blocks").Help("Block keys in the prefix index.").Register(r).Add({});
+  index_bytes =
+      &BuildGauge().Name("tern:router_index_bytes").Help("Memory held by the prefix index.").Register(r).Add({});
   index_capacity = &BuildGauge()
                         .Name("tern:router_index_capacity_blocks")
                         .Help("The prefix index's cap on block keys.")

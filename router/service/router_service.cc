@@ -37,8 +37,8 @@ absl::StatusOr<RouteQuery> RouterService::ToQuery(const v1::RouteRequest& reques
     case v1::RouteRequest::kBlockKeys: {
       const v1::BlockKeyChain& chain = request.block_keys();
       if (chain.keys_size() > kMaxBlockKeys) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("the request carries ", chain.keys_size(), " block keys; at most ", kMaxBlockKeys, " are allowed"));
+        return absl::InvalidArgumentError(absl::StrCat("the request carries ", chain.keys_size(),
+                                                       " block keys; at most ", kMaxBlockKeys, " are allowed"));
       }
       if (chain.block_size() > 65536) {
         return absl::InvalidArgumentError(
@@ -50,8 +50,8 @@ absl::StatusOr<RouteQuery> RouterService::ToQuery(const v1::RouteRequest& reques
       const int64_t covered = static_cast<int64_t>(chain.keys_size()) * chain.block_size();
       if (covered > request.num_prompt_tokens()) {
         return absl::InvalidArgumentError(absl::StrCat("'block_keys' cover ", covered, " tokens (", chain.keys_size(),
-                                                       " keys of ", chain.block_size(),
-                                                       "), more than the prompt's ", request.num_prompt_tokens()));
+                                                       " keys of ", chain.block_size(), "), more than the prompt's ",
+                                                       request.num_prompt_tokens()));
       }
       query.prompt_tokens = request.num_prompt_tokens();
       KeyChain keys{chain.block_size(), {}};
@@ -66,8 +66,8 @@ absl::StatusOr<RouteQuery> RouterService::ToQuery(const v1::RouteRequest& reques
     case v1::RouteRequest::kTokens: {
       const v1::PromptTokens& tokens = request.tokens();
       if (tokens.token_ids_size() > kMaxPromptTokens) {
-        return absl::InvalidArgumentError(absl::StrCat("the prompt has ", tokens.token_ids_size(),
-                                                       " tokens; at most ", kMaxPromptTokens, " are allowed"));
+        return absl::InvalidArgumentError(absl::StrCat("the prompt has ", tokens.token_ids_size(), " tokens; at most ",
+                                                       kMaxPromptTokens, " are allowed"));
       }
       query.prompt_tokens = tokens.token_ids_size();
       std::vector<int64_t> sizes;
@@ -142,8 +142,8 @@ void RouterService::RefreshGauges() {
   }
 }
 
-grpc::ServerUnaryReactor* RouterService::Route(grpc::CallbackServerContext* context,
-                                               const v1::RouteRequest* request, v1::RouteResponse* response) {
+grpc::ServerUnaryReactor* RouterService::Route(grpc::CallbackServerContext* context, const v1::RouteRequest* request,
+                                               v1::RouteResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<v1::RouteResponse> placed = RouteOne(*request);
   if (placed.ok()) *response = std::move(*placed);

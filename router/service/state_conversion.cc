@@ -51,9 +51,8 @@ LoadReport LoadFromProto(const v1::LoadSnapshot& load) {
   r.num_waiting = load.num_waiting();
   r.waiting_prefill_tokens = static_cast<int64_t>(std::min<uint64_t>(load.waiting_prefill_tokens(), INT64_MAX / 4));
   // Rates and usage as reported, unless they are not numbers at all.
-  r.prefill_tokens_per_second = std::isfinite(load.prefill_tokens_per_second())
-                                    ? std::max(0.0f, load.prefill_tokens_per_second())
-                                    : 0;
+  r.prefill_tokens_per_second =
+      std::isfinite(load.prefill_tokens_per_second()) ? std::max(0.0f, load.prefill_tokens_per_second()) : 0;
   r.steps_per_second = std::isfinite(load.steps_per_second()) ? std::max(0.0f, load.steps_per_second()) : 0;
   r.kv_usage = std::isfinite(load.kv_usage()) ? load.kv_usage() : 0;
   r.num_free_blocks = load.num_free_blocks();

@@ -64,19 +64,18 @@ TEST(PlacementTest, TheBoundedLoadGuardDropsTargetsAboveOnePlusEpsilonTimesTheAv
   std::vector<Candidate> c = {Make(0, 10), Make(1, 0), Make(2, 2)};
   int64_t bound = 0;
   // ceil(1.25 * (12 + 1) / 3) + 2 = ceil(5.4167) + 2 = 8.
-  EXPECT_EQ(FilterByBoundedLoad(c, {0, 1, 2}, PlacementConfig{.load_bound_epsilon = 0.25, .load_bound_slack = 2},
-                                &bound),
-            (std::vector<int>{1, 2}));
+  EXPECT_EQ(
+      FilterByBoundedLoad(c, {0, 1, 2}, PlacementConfig{.load_bound_epsilon = 0.25, .load_bound_slack = 2}, &bound),
+      (std::vector<int>{1, 2}));
   EXPECT_EQ(bound, 8);
   // Without slack: ceil(5.4167) = 6; target 2 (2 + 1 <= 6) stays.
-  EXPECT_EQ(FilterByBoundedLoad(c, {0, 1, 2}, PlacementConfig{.load_bound_epsilon = 0.25, .load_bound_slack = 0},
-                                &bound),
-            (std::vector<int>{1, 2}));
+  EXPECT_EQ(
+      FilterByBoundedLoad(c, {0, 1, 2}, PlacementConfig{.load_bound_epsilon = 0.25, .load_bound_slack = 0}, &bound),
+      (std::vector<int>{1, 2}));
   EXPECT_EQ(bound, 6);
   // Epsilon 0, equal loads: ceil((3 + 1) / 3) = 2 admits each at 1.
   c = {Make(0, 1), Make(1, 1), Make(2, 1)};
-  EXPECT_EQ(FilterByBoundedLoad(c, {0, 1, 2}, PlacementConfig{.load_bound_epsilon = 0, .load_bound_slack = 0},
-                                &bound),
+  EXPECT_EQ(FilterByBoundedLoad(c, {0, 1, 2}, PlacementConfig{.load_bound_epsilon = 0, .load_bound_slack = 0}, &bound),
             (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(bound, 2);
 }

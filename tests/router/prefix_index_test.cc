@@ -103,8 +103,7 @@ TEST(PrefixIndexTest, AtTheCapTheLeastRecentlyUsedKeyGoesAndChainsShrinkFromThei
   index.Store(1, Chain({7, 8}));  // Five keys for four places: {1, 2, 3} loses its tail.
   EXPECT_EQ(index.num_capacity_evictions(), 1);
   EXPECT_EQ(index.num_blocks(), 4);
-  EXPECT_EQ(index.LruOrderForTesting(),
-            (std::vector<uint64_t>{Short({1, 2}), Short({1}), Short({7, 8}), Short({7})}));
+  EXPECT_EQ(index.LruOrderForTesting(), (std::vector<uint64_t>{Short({1, 2}), Short({1}), Short({7, 8}), Short({7})}));
   EXPECT_EQ(Blocks(index, {1, 2, 3}, Targets({0})), (std::vector<int32_t>{2, 0, 0, 0}));
   EXPECT_EQ(Blocks(index, {7, 8}, Targets({1})), (std::vector<int32_t>{0, 2, 0, 0}));
   EXPECT_EQ(index.num_blocks(0), 2);
@@ -187,8 +186,7 @@ TEST(PrefixIndexTest, RandomOperationsAgreeWithANaiveReference) {
     index.Match(query, Targets({0, 1, 2, 3, 4}), &match);
     for (int t = 0; t < kTargets; ++t) {
       int32_t expected = 0;
-      while (expected < static_cast<int32_t>(query.size()) &&
-             held[t].count(PrefixIndex::ShortKey(query[expected]))) {
+      while (expected < static_cast<int32_t>(query.size()) && held[t].count(PrefixIndex::ShortKey(query[expected]))) {
         ++expected;
       }
       ASSERT_EQ(match.blocks[t], expected) << "target " << t << " at step " << step;

@@ -68,8 +68,13 @@ class RouterCoreTest : public ::testing::Test {
   }
   void Connect(int target, uint64_t epoch = 1, const std::string& model = "m", TargetRole role = TargetRole::kBoth,
                int64_t block_size = kBlockSize) {
-    EngineDescription d{.model = model, .block_size = block_size, .layout_fingerprint = "fp", .role = role,
-                        .num_kv_blocks = 100, .max_model_len = 4096, .epoch = epoch};
+    EngineDescription d{.model = model,
+                        .block_size = block_size,
+                        .layout_fingerprint = "fp",
+                        .role = role,
+                        .num_kv_blocks = 100,
+                        .max_model_len = 4096,
+                        .epoch = epoch};
     ASSERT_TRUE(core_->OnConnected(target, d).ok());
   }
   RouteQuery Query(const std::vector<int32_t>& tokens, int64_t max_tokens = 0) {
@@ -319,8 +324,8 @@ TEST_F(RouterCoreTest, AnEngineReportingANonsenseBlockSizeStaysDisconnected) {
   EngineDescription d;
   d.model = "m";
   d.epoch = 1;
-  EXPECT_EQ(core_->OnConnected(0, d), absl::InvalidArgumentError(
-                                          "engine engine-0 reports block size 0; it must be between 1 and 65536"));
+  EXPECT_EQ(core_->OnConnected(0, d),
+            absl::InvalidArgumentError("engine engine-0 reports block size 0; it must be between 1 and 65536"));
   EXPECT_FALSE(core_->Target(0).routable);
 }
 

@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/block_hash.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "common/block_hash.h"
 #include "tern/v1/engine.grpc.pb.h"
 #include "tern/v1/router.grpc.pb.h"
 #include "tests/testing/child_process.h"
@@ -26,8 +26,8 @@ constexpr int kEngines = 3;
 constexpr int kBlockSize = 16;
 
 std::vector<std::string> EngineFlags(const std::string& listen = "127.0.0.1:0") {
-  return {"--listen", listen, "--model", TestDataPath("models/llama3"), "--num-kv-blocks", "600",
-          "--threads", "1", "--log-level", "warning"};
+  return {"--listen", listen,        "--model", TestDataPath("models/llama3"), "--num-kv-blocks", "600", "--threads",
+          "1",        "--log-level", "warning"};
 }
 
 void SetDeadline(grpc::ClientContext& context, int seconds = 30) {
