@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +20,14 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
     return;
   }
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test that crashes must not leave its servers running: the child dies
+    // with the thread that started it (tests start children from their main
+    // thread).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) std::_Exit(127);
     // A parent that blocked signals (e.g. for sigwait) must not pass the mask on.
     sigset_t none;
     sigemptyset(&none);
