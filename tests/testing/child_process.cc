@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,8 +21,14 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
     ADD_FAILURE() << "pipe: " << std::strerror(errno);
     return;
   }
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test that crashes must not leave its servers running: the child dies
+    // with the thread that started it (tests start children from their main
+    // thread).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) std::_Exit(127);
     // A parent that blocked signals (e.g. for sigwait) must not pass the mask on.
     sigset_t none;
     sigemptyset(&none);
@@ -112,20 +119,39 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   }
 }
 
-std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags, std::string* address,
+namespace {
+
+// Starts `binary` listening on an ephemeral loopback port; `name` is how it
+// announces itself ("NAME: listening on ADDRESS").
+std::unique_ptr<ChildProcess> StartServer(const std::string& binary, const std::string& name,
+                                          const std::vector<std::string>& flags, std::string* address,
                                           int* metrics_port) {
-  std::vector<std::string> argv = {BinaryPath("engine_svc/tern-engine"), "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {BinaryPath(binary), "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  auto engine = std::make_unique<ChildProcess>(argv);
-  std::optional<std::string> listening = engine->WaitForValue("listening on ");
-  EXPECT_TRUE(listening.has_value()) << "tern-engine did not start:\n" << engine->Stderr();
+  auto server = std::make_unique<ChildProcess>(argv);
+  std::optional<std::string> listening = server->WaitForValue(name + ": listening on ");
+  EXPECT_TRUE(listening.has_value()) << name << " did not start:\n" << server->Stderr();
   if (listening.has_value()) *address = *listening;
   if (metrics_port != nullptr) {
-    std::optional<std::string> url = engine->WaitForValue("metrics on http://127.0.0.1:");
-    EXPECT_TRUE(url.has_value()) << engine->Stderr();
+    std::optional<std::string> url = server->WaitForValue("metrics on http://127.0.0.1:");
+    EXPECT_TRUE(url.has_value()) << server->Stderr();
     if (url.has_value()) EXPECT_TRUE(absl::SimpleAtoi(url->substr(0, url->find('/')), metrics_port)) << *url;
   }
-  return engine;
+  return server;
+}
+
+}  // namespace
+
+std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags, std::string* address,
+                                          int* metrics_port) {
+  return StartServer("engine_svc/tern-engine", "tern-engine", flags, address, metrics_port);
+}
+
+std::unique_ptr<ChildProcess> StartRouter(const std::vector<std::string>& flags, std::string* address,
+                                          int* metrics_port) {
+  std::vector<std::string> all = flags;
+  if (metrics_port != nullptr) all.insert(all.end(), {"--metrics-port", "0"});
+  return StartServer("router/tern-router", "tern-router", all, address, metrics_port);
 }
 
 std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port, int* grpc_port) {

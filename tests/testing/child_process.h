@@ -59,6 +59,11 @@ std::unique_ptr<ChildProcess> StartEngine(const std::vector<std::string>& flags,
 std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags, int* port,
                                            int* grpc_port = nullptr);
 
+// Starts tern-router on 127.0.0.1 with an ephemeral port, a metrics port and
+// `flags` (--engines ...), and waits until it listens.
+std::unique_ptr<ChildProcess> StartRouter(const std::vector<std::string>& flags, std::string* address,
+                                          int* metrics_port = nullptr);
+
 }  // namespace tern::testing
 
 #endif  // TERN_TESTS_TESTING_CHILD_PROCESS_H_
