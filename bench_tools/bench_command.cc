@@ -92,6 +92,12 @@ absl::Status WaitForEndpoint(boost::asio::io_context& io, HttpClient& client, co
     RunResult run = runner.Run();
     if (!run.requests.empty() && run.requests[0].success) return absl::OkStatus();
     last_error = run.requests.empty() ? "not sent" : run.requests[0].cancelled ? "no answer" : run.requests[0].error;
+    // A server that answers, but not with 503 (still loading), will not get
+    // better by waiting: the request itself is wrong.
+    const int status = run.requests.empty() ? 0 : run.requests[0].http_status;
+    if (status != 0 && status != 503) {
+      return absl::FailedPreconditionError(absl::StrCat("the test request failed: ", last_error));
+    }
     if (attempt == 0) std::cerr << "Waiting for the endpoint (" << last_error << ")..." << std::endl;
     if (absl::Now() + absl::Seconds(1) >= deadline) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -36,6 +36,11 @@ absl::StatusOr<SweepSpec> ParseSweep(absl::string_view text) {
 }
 
 absl::StatusOr<ApiKind> EndpointApi(absl::string_view endpoint) {
+  const bool printable = std::all_of(endpoint.begin(), endpoint.end(),
+                                     [](char c) { return c > ' ' && c != 0x7f; });
+  if (!absl::StartsWith(endpoint, "/") || !printable) {
+    return absl::InvalidArgumentError(absl::StrCat("--endpoint '", endpoint, "' must be a path such as /v1/completions"));
+  }
   if (absl::EndsWith(endpoint, "/chat/completions")) return ApiKind::kChat;
   if (absl::EndsWith(endpoint, "/completions")) return ApiKind::kCompletions;
   return absl::InvalidArgumentError(absl::StrCat(

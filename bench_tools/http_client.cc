@@ -272,8 +272,10 @@ std::size_t ForwardingBody::reader::put(const Buffers& buffers, beast::error_cod
 
 std::string HttpClient::Impl::FormatRequest(absl::string_view method, absl::string_view path,
                                             const std::string& body, const Headers& headers) const {
-  std::string request = absl::StrCat(method, " ", address.base_path, path, " HTTP/1.1\r\nHost: ", address.host,
-                                     ":", address.port, "\r\nUser-Agent: tern-bench\r\nAccept: */*\r\n");
+  const bool ipv6 = address.host.find(':') != std::string::npos;
+  std::string request = absl::StrCat(method, " ", address.base_path, path, " HTTP/1.1\r\nHost: ",
+                                     ipv6 ? "[" : "", address.host, ipv6 ? "]" : "", ":", address.port,
+                                     "\r\nUser-Agent: tern-bench\r\nAccept: */*\r\n");
   if (!body.empty() || method == "POST") {
     absl::StrAppend(&request, "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n");
   }

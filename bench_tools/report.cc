@@ -9,6 +9,8 @@ namespace tern::bench {
 namespace {
 
 constexpr int kWidth = 50;
+// Above this share of the run the client's I/O thread is close to saturated.
+constexpr double kBusyClientShare = 0.7;
 
 std::string Centered(absl::string_view text, char fill) {
   const int pad = std::max(0, kWidth - static_cast<int>(text.size()));
@@ -64,11 +66,18 @@ std::string FormatReport(const BenchmarkMetrics& m, const RunResult& run, const 
     if (metric == "itl") Section(&out, m.itl, "ITL", "Inter-token Latency");
     if (metric == "e2el") Section(&out, m.e2el, "E2EL", "End-to-end Latency");
   }
-  const bool has_notes = m.cancelled > 0 || run.not_sent > 0 || !m.failure_reasons.empty() ||
+  const double client_share = m.duration_s > 0 ? run.client_cpu_s / m.duration_s : 0.0;
+  const bool client_busy = client_share > kBusyClientShare;
+  const bool has_notes = client_busy || m.cancelled > 0 || run.not_sent > 0 || !m.failure_reasons.empty() ||
                          m.usage_chunk_mismatches > 0 || (options.ignore_eos && m.outputs_not_max_tokens > 0);
   if (has_notes) {
     absl::StrAppend(&out, Centered("Notes", '-'));
     if (run.hit_time_limit) absl::StrAppend(&out, "The run-time cap (--max-seconds) ended the run.\n");
+    if (client_busy) {
+      absl::StrAppend(&out, absl::StrFormat("tern-bench's I/O thread was busy %.0f%% of the run: its timestamps may "
+                                            "lag the bytes; latencies may be overstated\n",
+                                            client_share * 100.0));
+    }
     if (m.cancelled > 0) Row(&out, "Cancelled requests (run-time cap):", m.cancelled);
     if (run.not_sent > 0) Row(&out, "Requests not sent:", run.not_sent);
     for (const auto& [reason, count] : m.failure_reasons) absl::StrAppend(&out, "Failed x", count, ": ", reason, "\n");

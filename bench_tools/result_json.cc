@@ -102,6 +102,8 @@ Json BuildResultJson(const ResultContext& context, const BenchmarkMetrics& m, co
   out["not_sent"] = run.not_sent;
   out["hit_time_limit"] = run.hit_time_limit;
   out["client_peak_in_flight"] = run.peak_in_flight;
+  out["client_cpu_seconds"] = run.client_cpu_s;
+  out["client_cpu_share"] = m.duration_s > 0 ? run.client_cpu_s / m.duration_s : 0.0;
   out["usage_chunk_mismatches"] = m.usage_chunk_mismatches;
   out["outputs_not_max_tokens"] = m.outputs_not_max_tokens;
   int64_t retried = 0;

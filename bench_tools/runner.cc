@@ -1,5 +1,7 @@
 #include "bench_tools/runner.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -14,6 +16,12 @@ namespace {
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
 
 Clock::duration FromSeconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -40,6 +48,7 @@ BenchmarkRunner::BenchmarkRunner(boost::asio::io_context& io, HttpClient& client
 
 RunResult BenchmarkRunner::Run() {
   io_.restart();
+  const double cpu_start = ThreadCpuSeconds();
   start_ = end_ = Clock::now();
   if (options_.max_duration != absl::InfiniteDuration()) {
     limit_timer_.expires_at(start_ + absl::ToChronoNanoseconds(options_.max_duration));
@@ -50,6 +59,7 @@ RunResult BenchmarkRunner::Run() {
   if (options_.progress != nullptr) TickProgress();
   ScheduleArrivals();
   io_.run();
+  result_.client_cpu_s = ThreadCpuSeconds() - cpu_start;
   result_.duration_s = Seconds(end_ - start_);
   result_.not_sent = total_turns_ - num_sent_;
   return std::move(result_);

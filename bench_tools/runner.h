@@ -52,6 +52,9 @@ struct RunResult {
   int64_t not_sent = 0;                 // Turns never sent (the cap, or an earlier turn failed).
   bool hit_time_limit = false;
   int64_t peak_in_flight = 0;           // The most requests in flight at once, client side.
+  // CPU time of the I/O thread during the run. Near duration_s, the client
+  // was saturated and its timestamps may lag the bytes' arrival.
+  double client_cpu_s = 0.0;
 };
 
 class BenchmarkRunner {

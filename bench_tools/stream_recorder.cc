@@ -58,6 +58,7 @@ void StreamRecorder::OnBody(absl::string_view bytes, Clock::time_point at) {
 }
 
 void StreamRecorder::OnEvent(absl::string_view data, Clock::time_point at) {
+  ++num_events_;
   StreamChunk chunk = ParseStreamChunk(data);
   switch (chunk.kind) {
     case StreamChunk::Kind::kDone:
@@ -97,6 +98,7 @@ std::string StreamRecorder::Failure(const absl::Status& status) const {
   }
   if (result_.http_status != 200) return HttpErrorReason(result_.http_status, error_body_);
   if (!stream_error_.empty()) return stream_error_;
+  if (num_events_ == 0) return "the response carried no server-sent events (does the endpoint stream?)";
   if (result_.num_chunks == 0) return "the stream carried no generated text";
   return "";
 }

@@ -40,6 +40,7 @@ class StreamRecorder : public ResponseHandler {
   SseParser sse_;
   std::string error_body_;     // Body of a non-200 response (capped).
   std::string stream_error_;   // First error or malformed event in the stream.
+  int64_t num_events_ = 0;     // Server-sent events with data.
 };
 
 // "HTTP 429: <message>", the message taken from an OpenAI/vLLM/FastAPI style

@@ -40,6 +40,8 @@ TEST(BenchConfigTest, ParsesKeyValuesEndpointsAndUrls) {
   EXPECT_EQ(*EndpointApi("/v1/chat/completions"), ApiKind::kChat);
   EXPECT_EQ(*EndpointApi("/v1/completions"), ApiKind::kCompletions);
   EXPECT_FALSE(EndpointApi("/v1/embeddings").ok());
+  EXPECT_FALSE(EndpointApi("v1/completions").ok());
+  EXPECT_FALSE(EndpointApi("/v1/completions HTTP/1.0\r\n/completions").ok());
 
   absl::StatusOr<ServerAddress> address = ParseBaseUrl("http://localhost:8123/prefix/");
   ASSERT_TRUE(address.ok());

@@ -258,15 +258,19 @@ TEST(HttpClientTest, ErrorStatusesAndTruncatedStreamsAreFailuresWithReasons) {
       {"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
        "22\r\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n\r\n",
        true},
+      // A server that ignored "stream": true.
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 28\r\n\r\n"
+       "{\"choices\":[{\"text\":\"abc\"}]}"},
   });
   boost::asio::io_context io;
   HttpClient client(io, Local(server.port()), {});
   ASSERT_TRUE(client.Resolve().ok());
   RunOptions options = Options();
   options.max_concurrency = 1;
-  RunResult run = BenchmarkRunner(io, client, Prompts(2, 1), options).Run();
-  ASSERT_EQ(run.requests.size(), 2u);
+  RunResult run = BenchmarkRunner(io, client, Prompts(3, 1), options).Run();
+  ASSERT_EQ(run.requests.size(), 3u);
   EXPECT_EQ(run.requests[0].error, "HTTP 400: prompt too long");
+  EXPECT_EQ(run.requests[2].error, "the response carried no server-sent events (does the endpoint stream?)");
   EXPECT_EQ(run.requests[0].http_status, 400);
   EXPECT_EQ(run.requests[1].error, "the server closed the connection before the response ended (after 1 chunks)");
 }

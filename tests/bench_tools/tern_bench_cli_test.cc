@@ -253,6 +253,16 @@ TEST_F(TernBenchTest, ASweepWritesOneResultPerPointAndAChart) {
   EXPECT_EQ(ServerStats()["peak_in_flight"], 3);
 }
 
+TEST_F(TernBenchTest, ARejectedTestRequestEndsTheRunAtOnce) {
+  StartServer({});
+  const CommandResult result = RunCommand({BinaryPath("bench_tools/tern-bench"), "--base-url", base_url_, "--model",
+                                           "no-such-model", "--tokenizer", TestDataPath("e2e/qwen3-tiny"),
+                                           "--random-input-len", "8", "--num-prompts", "2"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(result.err, "the test request failed: HTTP 400: the model 'no-such-model' does not exist"))
+      << result.err;
+}
+
 TEST_F(TernBenchTest, BadOptionsAndAMissingServerAreClearErrors) {
   base_url_ = "http://127.0.0.1:1";
   CommandResult result = Bench({"--dataset-name", "sonnet"});
