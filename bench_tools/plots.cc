@@ -37,9 +37,9 @@ std::vector<double> Ms(const std::vector<double>& seconds) {
 ChartSpec CdfChart(std::string title, std::string x_label, std::vector<std::pair<std::string, std::vector<double>>> samples) {
   ChartSpec spec = Chart(std::move(title), std::move(x_label), "fraction of samples");
   spec.y_max = 1.0;
-  spec.legend = LegendCorner::kBottomRight;
   for (auto& [name, values] : samples) {
-    spec.series.push_back(Series(absl::StrCat(name, " (n=", values.size(), ")"), CdfPoints(std::move(values))));
+    std::string label = absl::StrCat(name, " (n=", values.size(), ")");
+    spec.series.push_back(Series(std::move(label), CdfPoints(std::move(values))));
   }
   return spec;
 }
@@ -150,7 +150,6 @@ std::string SweepPlotSvg(const std::vector<SweepPoint>& points, const std::strin
                           {"E2E latency vs throughput", "E2EL", &BenchmarkMetrics::e2el}};
   for (size_t i = 0; i < std::size(panels); ++i) {
     ChartSpec spec = Chart(panels[i].title, "output throughput (tok/s)", absl::StrCat(panels[i].name, " (ms)"));
-    spec.legend = LegendCorner::kTopLeft;
     ChartSeries median = Series(absl::StrCat("median ", panels[i].name), {}, true);
     std::vector<ChartSeries> percentiles;
     for (const SweepPoint& point : points) {

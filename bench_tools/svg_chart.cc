@@ -142,8 +142,31 @@ void SvgPage::AddChart(const ChartSpec& spec, double x, double y, double w, doub
   }
   // Legend.
   const double row = 14, box_w = 150, box_h = row * static_cast<double>(spec.series.size()) + 6;
-  const double lx = spec.legend == LegendCorner::kTopLeft ? left + 8 : left + pw - box_w - 8;
-  const double ly = spec.legend == LegendCorner::kBottomRight ? top + ph - box_h - 8 : top + 8;
+  auto corner_box = [&](LegendCorner corner) {
+    const bool left_side = corner == LegendCorner::kTopLeft || corner == LegendCorner::kBottomLeft;
+    const bool bottom = corner == LegendCorner::kBottomLeft || corner == LegendCorner::kBottomRight;
+    return std::make_pair(left_side ? left + 8 : left + pw - box_w - 8, bottom ? top + ph - box_h - 8 : top + 8);
+  };
+  LegendCorner corner = spec.legend;
+  if (corner == LegendCorner::kAuto) {
+    size_t fewest = SIZE_MAX;
+    for (LegendCorner c : {LegendCorner::kTopRight, LegendCorner::kTopLeft, LegendCorner::kBottomRight,
+                           LegendCorner::kBottomLeft}) {
+      const auto [bx, by] = corner_box(c);
+      size_t covered = 0;
+      for (const ChartSeries& s : spec.series) {
+        for (const auto& [px, py] : s.points) {
+          const double x = sx(px), y = sy(py);
+          covered += (x >= bx - 4 && x <= bx + box_w + 4 && y >= by - 4 && y <= by + box_h + 4) ? 1 : 0;
+        }
+      }
+      if (covered < fewest) {
+        fewest = covered;
+        corner = c;
+      }
+    }
+  }
+  const auto [lx, ly] = corner_box(corner);
   absl::StrAppend(&out, "<rect x=\"", Num(lx), "\" y=\"", Num(ly), "\" width=\"", Num(box_w), "\" height=\"",
                   Num(box_h), "\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n");
   for (size_t i = 0; i < spec.series.size(); ++i) {

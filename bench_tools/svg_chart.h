@@ -23,7 +23,8 @@ struct ChartSeries {
   std::vector<std::string> point_labels;          // With markers: a label per point (or empty).
 };
 
-enum class LegendCorner { kTopLeft, kTopRight, kBottomRight };
+// kAuto: the corner whose legend box covers the fewest data points.
+enum class LegendCorner { kAuto, kTopLeft, kTopRight, kBottomLeft, kBottomRight };
 
 struct ChartSpec {
   std::string title;
@@ -33,7 +34,7 @@ struct ChartSpec {
   bool x_from_zero = true;  // Axis ranges include 0.
   bool y_from_zero = true;
   double y_max = 0.0;       // > 0: the y axis ends here (a CDF's 1.0).
-  LegendCorner legend = LegendCorner::kTopRight;
+  LegendCorner legend = LegendCorner::kAuto;
 };
 
 // About `target` evenly spaced round values (steps of 1, 2 or 5 x 10^k)

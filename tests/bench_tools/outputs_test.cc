@@ -133,7 +133,7 @@ TEST(SvgTest, RunPlotIsWellFormedWithSixPanels) {
   EXPECT_EQ(CountXmlElements(svg, "polyline"), 6);
   for (const char* title : {"Time to first token", "Time per output token", "Inter-token latency",
                             "End-to-end latency", "Output token throughput", "Requests in flight",
-                            "run &lt;1&gt; &amp; &quot;two&quot;"}) {
+                            "TTFT (n=3)", "TPOT (n=2)", "ITL (n=7)", "run &lt;1&gt; &amp; &quot;two&quot;"}) {
     EXPECT_TRUE(absl::StrContains(svg, title)) << title;
   }
 }
