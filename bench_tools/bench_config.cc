@@ -93,8 +93,17 @@ absl::Status BenchConfig::Validate() const {
   }
   if (max_concurrency < 0) return absl::InvalidArgumentError("--max-concurrency must not be negative");
   if (num_warmups < 0) return absl::InvalidArgumentError("--num-warmups must not be negative");
-  if (max_duration <= absl::ZeroDuration()) return absl::InvalidArgumentError("--max-seconds must be positive");
-  if (request_timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("--request-timeout must be positive");
+  // Timers take deadlines as nanoseconds from now: keep them far from overflow.
+  const absl::Duration longest = absl::Hours(24 * 365);
+  if (max_duration <= absl::ZeroDuration() || (max_duration != absl::InfiniteDuration() && max_duration > longest)) {
+    return absl::InvalidArgumentError("--max-seconds must be positive and at most a year");
+  }
+  if (request_timeout <= absl::ZeroDuration() || request_timeout > longest) {
+    return absl::InvalidArgumentError("--request-timeout must be positive and at most a year");
+  }
+  if (ready_check_timeout < absl::ZeroDuration() || ready_check_timeout > longest) {
+    return absl::InvalidArgumentError("--ready-check-timeout-sec must be between 0 and a year");
+  }
   for (double p : metrics.percentiles) {
     if (!(p >= 0 && p <= 100)) {
       return absl::InvalidArgumentError(absl::StrCat("--metric-percentiles: ", p, " is not in [0, 100]"));

@@ -1,5 +1,7 @@
 // tern-bench: a serving benchmark for OpenAI-compatible endpoints, with
 // `vllm bench serve`'s flags and metric definitions. See README.md.
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
@@ -189,6 +191,16 @@ BenchConfig ConfigFromFlags() {
   return config;
 }
 
+// One connection per request in flight: allow as many open files as the
+// system lets this process have (the soft limit is often 1024).
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 // Every setting as used, for the result file (the API key left out).
 nlohmann::ordered_json Settings(const BenchConfig& c) {
   const tern::bench::DatasetOptions& d = c.dataset;
@@ -247,5 +259,6 @@ int main(int argc, char** argv) {
                        "Benchmarks an OpenAI-compatible server the way `vllm bench serve` does.");
   BenchConfig config = ConfigFromFlags();
   config.settings = Settings(config);
+  RaiseOpenFileLimit();
   return tern::bench::RunBenchCommand(config);
 }

@@ -70,6 +70,10 @@ TEST(BenchConfigTest, ValidateNamesTheBadFlag) {
   EXPECT_NE(message([](BenchConfig& c) { c.percentile_metrics = {"ttft", "latency"}; }).find("--percentile-metrics"),
             std::string::npos);
   EXPECT_NE(message([](BenchConfig& c) { c.max_concurrency = -2; }).find("--max-concurrency"), std::string::npos);
+  EXPECT_NE(message([](BenchConfig& c) { c.request_timeout = absl::Seconds(1e15); }).find("--request-timeout"),
+            std::string::npos);
+  EXPECT_NE(message([](BenchConfig& c) { c.max_duration = absl::Seconds(-1); }).find("--max-seconds"),
+            std::string::npos);
 }
 
 }  // namespace
