@@ -135,7 +135,9 @@ std::unique_ptr<ChildProcess> StartServer(const std::string& binary, const std::
   if (metrics_port != nullptr) {
     std::optional<std::string> url = server->WaitForValue("metrics on http://127.0.0.1:");
     EXPECT_TRUE(url.has_value()) << server->Stderr();
-    if (url.has_value()) EXPECT_TRUE(absl::SimpleAtoi(url->substr(0, url->find('/')), metrics_port)) << *url;
+    if (url.has_value()) {
+      EXPECT_TRUE(absl::SimpleAtoi(url->substr(0, url->find('/')), metrics_port)) << *url;
+    }
   }
   return server;
 }
@@ -161,11 +163,15 @@ std::unique_ptr<ChildProcess> StartGateway(const std::vector<std::string>& flags
   auto gateway = std::make_unique<ChildProcess>(argv);
   std::optional<std::string> url = gateway->WaitForValue("listening on http://127.0.0.1:");
   EXPECT_TRUE(url.has_value()) << "tern-gateway did not start:\n" << gateway->Stderr();
-  if (url.has_value()) EXPECT_TRUE(absl::SimpleAtoi(*url, port)) << *url;
+  if (url.has_value()) {
+    EXPECT_TRUE(absl::SimpleAtoi(*url, port)) << *url;
+  }
   if (grpc_port != nullptr) {
     std::optional<std::string> grpc = gateway->WaitForValue("gRPC on 127.0.0.1:");
     EXPECT_TRUE(grpc.has_value()) << gateway->Stderr();
-    if (grpc.has_value()) EXPECT_TRUE(absl::SimpleAtoi(*grpc, grpc_port)) << *grpc;
+    if (grpc.has_value()) {
+      EXPECT_TRUE(absl::SimpleAtoi(*grpc, grpc_port)) << *grpc;
+    }
   }
   return gateway;
 }
