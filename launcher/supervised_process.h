@@ -24,7 +24,8 @@ namespace tern {
 class SupervisedProcess {
  public:
   // Starts argv[0] (a path) with `argv`. The child does not inherit the
-  // launcher's blocked signals.
+  // launcher's blocked signals, and gets SIGTERM when the thread that started
+  // it exits (so a launcher that is killed outright leaves nothing running).
   static absl::StatusOr<std::unique_ptr<SupervisedProcess>> Start(std::vector<std::string> argv,
                                                                   std::string prefix);
   // Kills the child (SIGKILL) if it still runs, and reaps it.
