@@ -6,15 +6,19 @@
 //                     vs_bandwidth = (weight + KV bytes read) / time / copy rate
 //   BM_Prefill        8 prompts x 1024 tokens in one step; vs_gemm = FLOP/s / GEMM rate
 // Times are wall clock around a step and its synchronization (host work
-// included, as a real step pays it).
+// included, as a real step pays it). With --no-pdl the kernels launch without
+// programmatic dependent launch (to measure what it buys).
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 #include <memory>
 
 #include "benchmark/benchmark.h"
 #include "common/status_macros.h"
 #include "engine_svc/executor/cuda/cublaslt_gemm.h"
 #include "engine_svc/executor/model_runner.h"
+#include "kernels/launch.h"
 
 namespace tern {
 namespace {
@@ -212,4 +216,19 @@ BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMilliseco
 }  // namespace
 }  // namespace tern
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // --no-pdl (before Google Benchmark sees the flags).
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-pdl") == 0) {
+      tern::kernels::SetProgrammaticLaunch(false);
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

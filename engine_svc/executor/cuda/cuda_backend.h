@@ -68,6 +68,10 @@ class CudaBackend : public Backend {
                       const Tensor& k_cache, const Tensor& v_cache, float scale,
                       int64_t sliding_window, Tensor out) override;
   void SiluAndMul(const Tensor& x, Tensor out) override;
+  // Few rows: one weight-streaming GEMM that applies the activation as it
+  // stages x (kernels/gemv.h); otherwise SiluAndMul, then Linear.
+  void SiluAndMulLinear(const Tensor& gate_up, const Tensor& w, const Tensor& bias, Tensor activated,
+                        Tensor out) override;
   void MoeRoute(const Tensor& router_logits, int64_t top_k, bool renormalize, Tensor topk_ids,
                 Tensor topk_weights) override;
   void MoeExperts(const Tensor& x, const Tensor& topk_ids, const Tensor& topk_weights,
@@ -83,6 +87,10 @@ class CudaBackend : public Backend {
   absl::Status EnsureBatchCapacity(int64_t bytes);
   absl::Status EnsureMoeWorkspace(int64_t bytes);
   absl::Status EnsureAttentionWorkspace(int64_t bytes);
+  // Runs out = x w^T + bias on the weight-streaming kernel if it serves the
+  // shape (x's first `k` columns, or silu(x[:, :k]) * x[:, k:2k] if gated);
+  // false (nothing enqueued) otherwise.
+  bool TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out);
 
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
