@@ -7,7 +7,9 @@
 //   BM_Prefill        8 prompts x 1024 tokens in one step; vs_gemm = FLOP/s / GEMM rate
 // Times are wall clock around a step and its synchronization (host work
 // included, as a real step pays it). With --no-pdl the kernels launch without
-// programmatic dependent launch (to measure what it buys).
+// programmatic dependent launch, with --gemv-max-rows=N Linear layers of at
+// most N rows (0: none) run on the weight-streaming kernel (to measure what
+// each buys).
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +32,7 @@ constexpr int64_t kBlocksPerSeq = (kContext + 1 + kBlockSize - 1) / kBlockSize;
 
 // Llama 3.1 8B's shape, read from the repository (run from its root).
 constexpr char kModelDir[] = "bench/models/llama3.1-8b";
+int gemv_max_rows = -1;  // --gemv-max-rows; -1: the backend's default.
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -120,6 +123,7 @@ Model& GetModel() {
     config.model_dir = kModelDir;
     config.load_format = LoadFormat::kDummy;
     config.backend.name = "cuda";
+    config.backend.cuda_gemv_max_rows = gemv_max_rows;
     config.max_num_batched_tokens = 8192;
     config.max_num_seqs = kMaxBatch;
     config.max_model_len = 4096;
@@ -217,11 +221,13 @@ BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMilliseco
 }  // namespace tern
 
 int main(int argc, char** argv) {
-  // --no-pdl (before Google Benchmark sees the flags).
+  // --no-pdl, --gemv-max-rows=N (before Google Benchmark sees the flags).
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-pdl") == 0) {
       tern::kernels::SetProgrammaticLaunch(false);
+    } else if (std::strncmp(argv[i], "--gemv-max-rows=", 16) == 0) {
+      tern::gemv_max_rows = std::atoi(argv[i] + 16);
     } else {
       args.push_back(argv[i]);
     }

@@ -23,10 +23,6 @@ int64_t RoundUp(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 
 bf16* Bf16(const Tensor& t) { return t.data_as<bf16>(); }
 
-// Linear layers with at most this many rows run on the weight-streaming
-// kernel (kernels/gemv.h) instead of cuBLASLt.
-constexpr int64_t kGemvMaxRowsForLinear = 16;
-
 float ReadHostFloat(const void* data, DType dtype, int64_t i) {
   switch (dtype) {
     case DType::kBFloat16:
@@ -54,6 +50,7 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
   }
   std::unique_ptr<CudaBackend> backend(new CudaBackend());
   backend->device_ = config.device;
+  backend->gemv_max_rows_ = std::min(config.gemv_max_rows, kernels::kGemvMaxRows);
   TERN_CUDA_RETURN_IF_ERROR(cudaSetDevice(config.device), "cudaSetDevice");
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&backend->stream_, cudaStreamNonBlocking),
                             "cudaStreamCreate");
@@ -301,7 +298,7 @@ bool CudaBackend::TryGemv(const Tensor& x, bool gated, const Tensor& w, const Te
   gemv.m = x.dim(0);
   gemv.n = w.dim(0);
   gemv.k = w.dim(1);
-  if (gemv.m > kGemvMaxRowsForLinear || !kernels::GemvSupports(gemv)) return false;
+  if (gemv.m > gemv_max_rows_ || !kernels::GemvSupports(gemv)) return false;
   Check(kernels::Gemv(gemv, stream_), "Gemv");
   return true;
 }

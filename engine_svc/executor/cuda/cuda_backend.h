@@ -19,6 +19,10 @@ namespace tern {
 struct CudaBackendConfig {
   int device = 0;
   int64_t gemm_workspace_bytes = int64_t{32} << 20;
+  // Linear layers (and SiluAndMulLinear) with at most this many rows run on
+  // the weight-streaming kernel (kernels/gemv.h) instead of cuBLASLt; 0:
+  // never. See cuda_backend.cc for the measurements behind the default.
+  int gemv_max_rows = 16;
 };
 
 // Thread safety: one thread at a time (like every Backend).
@@ -93,6 +97,7 @@ class CudaBackend : public Backend {
   bool TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out);
 
   int device_ = 0;
+  int gemv_max_rows_ = 0;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t batch_copied_ = nullptr;
   std::unique_ptr<CublasLtGemm> gemm_;
