@@ -17,6 +17,7 @@
 //   cublas_vs_copy       the same for cuBLASLt
 //   speedup              cublas_us / gemv_us (> 1: Gemv is faster)
 //   copy_GBps            device-to-device copy, (bytes read + written) / time
+// BM_GemvSplits/shape/splits: one row of x with the K split count forced.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -151,6 +152,51 @@ void LinearArgs(benchmark::internal::Benchmark* b) {
   }
 }
 BENCHMARK(BM_Linear)->Apply(LinearArgs)->UseManualTime()->Iterations(1)->Unit(benchmark::kMicrosecond);
+
+// One row of x with a forced split count, against the plan's choice.
+// Args: shape index, splits.
+void BM_GemvSplits(benchmark::State& state) {
+  const Shape& shape = kShapes[state.range(0)];
+  Weights* w = nullptr;
+  std::string error = GetWeights(shape, &w);
+  const int copies = static_cast<int>(w->copies.size());
+  const int calls = std::max(8, copies);
+  kernels::GemvArgs args;
+  args.x = w->x;
+  args.ldx = shape.k;
+  args.out = w->out;
+  args.ldo = shape.n;
+  args.out_float = shape.out_float;
+  args.m = 1;
+  args.n = shape.n;
+  args.k = shape.k;
+  args.splits = static_cast<int>(state.range(1));
+  double seconds = 0;
+  if (error.empty()) {
+    error = bench::TimeGraph(
+        [&](int i, cudaStream_t stream) {
+          kernels::GemvArgs a = args;
+          a.w = w->copies[i % copies];
+          return kernels::Gemv(a, stream);
+        },
+        calls, &seconds);
+  }
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  for (auto _ : state) state.SetIterationTime(seconds / calls);
+  const double bytes = static_cast<double>(shape.n) * shape.k * 2;
+  state.counters["us"] = seconds / calls * 1e6;
+  state.counters["vs_copy"] = bytes / (seconds / calls) / bench::CopyBytesPerSecond();
+  state.counters["planned_splits"] = kernels::PlanGemv(1, shape.n, shape.k, kernels::CurrentDeviceSmCount()).splits;
+  state.SetLabel(shape.name);
+}
+BENCHMARK(BM_GemvSplits)
+    ->ArgsProduct({{0, 1, 2, 3}, {1, 2, 3, 4, 5, 6, 8}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace tern

@@ -1,3 +1,5 @@
+#include <cooperative_groups.h>
+
 #include <algorithm>
 #include <mutex>
 #include <vector>
@@ -10,9 +12,11 @@
 namespace tern::kernels {
 namespace {
 
-constexpr int kConsumerWarps = kGemvGroupTiles;
-constexpr int kConsumerThreads = kConsumerWarps * 32;
-constexpr int kThreads = kConsumerThreads + 32;  // + the producer warp.
+namespace cg = cooperative_groups;
+
+constexpr int kWarps = kGemvRowsPerCta / 16;
+constexpr int kThreads = kWarps * 32;
+constexpr int kGroup = 4;  // Steps per batch of loads; two batches in flight per warp.
 
 struct GemvParams {
   const bf16* x;
@@ -23,38 +27,9 @@ struct GemvParams {
   void* out;
   int64_t ldo;
   int m;
-  int64_t n, k;
-  // The plan (gemv_plan.h).
-  int ctas;
-  int64_t tiles;
-  int group_tiles;
-  int k_chunk;
-  int row_stride;
-  int x_rows;
-  int stage_bytes;
-  int stages;
+  int64_t n, k, k_per_split;
+  int splits;
 };
-
-// What stage j of a CTA holds: group j / chunks of the CTA's tiles, K chunk
-// j % chunks.
-struct Stage {
-  int64_t row0;   // First weight row.
-  int tiles;      // Tiles of the group (<= group_tiles).
-  int rows;       // Weight rows copied: those below n.
-  int64_t k0;     // First K.
-  int len;        // K values.
-};
-__device__ __forceinline__ Stage StageOf(const GemvParams& p, int64_t first_tile, int64_t end_tile, int chunks,
-                                         int j) {
-  Stage s;
-  const int64_t tile = first_tile + static_cast<int64_t>(j / chunks) * p.group_tiles;
-  s.row0 = tile * kGemvTileRows;
-  s.tiles = static_cast<int>(min(static_cast<int64_t>(p.group_tiles), end_tile - tile));
-  s.rows = static_cast<int>(min(static_cast<int64_t>(s.tiles) * kGemvTileRows, p.n - s.row0));
-  s.k0 = static_cast<int64_t>(j % chunks) * p.k_chunk;
-  s.len = static_cast<int>(min(static_cast<int64_t>(p.k_chunk), p.k - s.k0));
-  return s;
-}
 
 // silu(gate) * up of 8 bf16 pairs, rounded to bf16 (as SiluAndMul does).
 __device__ __forceinline__ uint4 SiluAndMul8(const uint4& gate, const uint4& up) {
@@ -69,169 +44,145 @@ __device__ __forceinline__ uint4 SiluAndMul8(const uint4& gate, const uint4& up)
   return make_uint4(PackBf16(v[0], v[1]), PackBf16(v[2], v[3]), PackBf16(v[4], v[5]), PackBf16(v[6], v[7]));
 }
 
-// The producer warp: stage j's weight rows (lanes take rows in turn) and x
-// rows go to ring slot j % stages once the consumers have released it.
-// Weights of the first `stages` stages are requested before waiting on the
-// previous kernel; x (which it may write) only after.
-__device__ void Produce(const GemvParams& p, unsigned char* ring, uint64_t* full, uint64_t* empty,
-                        int64_t first_tile, int64_t end_tile, int chunks, int total) {
-  const int lane = threadIdx.x & 31;
-  auto request = [&](int j) {
-    const Stage s = StageOf(p, first_tile, end_tile, chunks, j);
-    uint64_t* bar = &full[j % p.stages];
-    if (lane == 0) {
-      MbarrierArriveExpectTx(bar, static_cast<uint32_t>((s.rows + p.x_rows) * s.len * 2));
-    }
-    __syncwarp();
-    unsigned char* slot = ring + static_cast<int64_t>(j % p.stages) * p.stage_bytes;
-    for (int r = lane; r < s.rows; r += 32) {
-      BulkCopyToShared(slot + r * p.row_stride, p.w + (s.row0 + r) * p.k + s.k0, s.len * 2, bar);
-    }
-  };
-  auto request_x = [&](int j) {
-    const Stage s = StageOf(p, first_tile, end_tile, chunks, j);
-    unsigned char* rows = ring + static_cast<int64_t>(j % p.stages) * p.stage_bytes +
-                          p.group_tiles * kGemvTileRows * p.row_stride;
-    for (int t = lane; t < p.x_rows; t += 32) {
-      // Gated: rows 0..m-1 are the gates, m..2m-1 the ups.
-      const bf16* src = t < p.m ? p.x + t * p.ldx + s.k0 : p.x + (t - p.m) * p.ldx + p.k + s.k0;
-      BulkCopyToShared(rows + t * p.row_stride, src, s.len * 2, &full[j % p.stages]);
-    }
-  };
-  const int prefetch = min(p.stages, total);
-  for (int j = 0; j < prefetch; ++j) request(j);
-  GridDependencyWait();
-  LaunchDependents();
-  for (int j = 0; j < prefetch; ++j) request_x(j);
-  for (int j = prefetch; j < total; ++j) {
-    if (lane == 0) MbarrierWait(&empty[j % p.stages], (j / p.stages - 1) & 1);
-    __syncwarp();
-    request(j);
-    request_x(j);
-  }
-}
-
-// MMA K permutation within a 32-wide step: lane (r, q) holds K values
+// Shared x slice: for step s (32 K values) and x row t, four 16-byte chunks
+// (K offsets 0, 8, 16, 24 of the step) at xs[(s * m + t) * 4 + chunk]. Lane
+// (r, q) of a warp reads chunk q of row 8b + r: a warp's reads are contiguous.
+//
+// MMA K permutation within a step: lane (r, q) holds weight K values
 // 8q .. 8q + 7 of rows r and r + 8 (16 bytes each). The first MMA takes
 // K 8q + {0, 1} as the fragment's columns (2q, 2q + 1) and 8q + {2, 3} as
-// (2q + 8, 2q + 9); the second takes 8q + {4..7} the same way. The lane's
-// 16 bytes of its x row (row 8b + r of fragment b) hold exactly the matching
-// B values.
-// The two MMAs of a step accumulate into separate sets (halving the chain of
-// dependent MMAs); the sets are added at the end.
+// (2q + 8, 2q + 9); the second MMA takes 8q + {4..7} the same way. The x
+// chunk q of the lane's row holds exactly the matching B fragment values.
 template <int kNb>
-__device__ __forceinline__ void MmaStep(float (&acc)[2][kNb][4], const uint4& lo, const uint4& hi,
-                                        const uint4 (&xv)[kNb]) {
+__device__ __forceinline__ void MmaStep(float (&acc)[kNb][4], const uint4& lo, const uint4& hi,
+                                        const uint4* xs, int step, int m, int lane) {
+  const int r = lane >> 2, q = lane & 3;
   const uint32_t a0[4] = {lo.x, hi.x, lo.y, hi.y};
   const uint32_t a1[4] = {lo.z, hi.z, lo.w, hi.w};
 #pragma unroll
   for (int b = 0; b < kNb; ++b) {
-    Mma16816(acc[0][b], a0, xv[b].x, xv[b].y);
-    Mma16816(acc[1][b], a1, xv[b].z, xv[b].w);
+    const int t = b * 8 + r;
+    const uint4 xv = t < m ? xs[(step * m + t) * 4 + q] : make_uint4(0, 0, 0, 0);
+    Mma16816(acc[b], a0, xv.x, xv.y);
+    Mma16816(acc[b], a1, xv.z, xv.w);
   }
 }
 
-// A consumer warp: tile `warp` of every stage; the tile's sums leave after
-// the last K chunk of its group.
+// Grid (splits, row blocks); cluster (splits, 1, 1). kNb fragments of 8 x rows.
 template <int kNb, typename OutT>
-__device__ void Consume(const GemvParams& p, unsigned char* ring, uint64_t* full, uint64_t* empty,
-                        int64_t first_tile, int64_t end_tile, int chunks, int total) {
+__global__ void __launch_bounds__(kThreads) GemvKernel(const GemvParams p) {
+  extern __shared__ uint4 smem[];
+  const int steps_per_split = static_cast<int>(p.k_per_split / kGemvKStep);
+  uint4* xs = smem;
+  constexpr int kRedStride = kNb * 8 + 1;  // Odd: the reduction's column reads hit distinct banks.
+  float* red = reinterpret_cast<float*>(smem + steps_per_split * p.m * 4);  // [128][kRedStride]
+
+  const int split = blockIdx.x;
+  const int64_t k_begin = static_cast<int64_t>(split) * p.k_per_split;
+  const int k_len = static_cast<int>(min(p.k_per_split, p.k - k_begin));
+  const int steps = (k_len + kGemvKStep - 1) / kGemvKStep;
+  const int groups = k_len / kGemvKStep / kGroup;  // Batches of kGroup whole steps.
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 2, q = lane & 3;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * kGemvRowsPerCta + warp * 16;
+  const bool active = row0 < p.n;
+  // Rows past n read row n - 1 (valid memory); their sums are never stored.
+  const bf16* w_lo = p.w + min(row0 + r, p.n - 1) * p.k + k_begin + q * 8;
+  const bf16* w_hi = p.w + min(row0 + r + 8, p.n - 1) * p.k + k_begin + q * 8;
+
+  // Weights do not depend on earlier kernels: start streaming them first.
+  uint4 lo[kGroup], hi[kGroup];
+  if (active && groups > 0) {
+#pragma unroll
+    for (int u = 0; u < kGroup; ++u) {
+      lo[u] = LoadStreaming16(w_lo + u * kGemvKStep);
+      hi[u] = LoadStreaming16(w_hi + u * kGemvKStep);
+    }
+  }
   GridDependencyWait();
   LaunchDependents();
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 2, q = lane & 3;
-  const uint4 zero = make_uint4(0, 0, 0, 0);
-  float acc[2][kNb][4] = {};
-  for (int j = 0; j < total; ++j) {
-    const Stage s = StageOf(p, first_tile, end_tile, chunks, j);
-    MbarrierWait(&full[j % p.stages], (j / p.stages) & 1);
-    unsigned char* slot = ring + static_cast<int64_t>(j % p.stages) * p.stage_bytes;
-    unsigned char* x_rows = slot + p.group_tiles * kGemvTileRows * p.row_stride;
-    if (p.gated) {
-      // Gate rows become silu(gate) * up in place, once for all warps.
-      const int per_row = s.len / 8;
-      for (int i = threadIdx.x; i < p.m * per_row; i += kConsumerThreads) {
-        const int t = i / per_row, c = i - t * per_row;
-        uint4* gate = reinterpret_cast<uint4*>(x_rows + t * p.row_stride) + c;
-        const uint4 up = *(reinterpret_cast<const uint4*>(x_rows + (p.m + t) * p.row_stride) + c);
-        *gate = SiluAndMul8(*gate, up);
-      }
-      FenceProxyAsyncShared();  // The slot's next bulk copy lands after these writes.
-      NamedBarrierSync(kConsumerThreads);
-    }
-    if (warp < s.tiles) {
-      const unsigned char* lo_row = slot + (warp * kGemvTileRows + r) * p.row_stride + q * 16;
-      const unsigned char* hi_row = lo_row + 8 * p.row_stride;
-      const int steps = (s.len + kGemvKStep - 1) / kGemvKStep;
-#pragma unroll 4
-      for (int step = 0; step < steps; ++step) {
-        // k is a multiple of 8: a lane's 16 bytes are wholly inside or past the chunk.
-        const bool valid = step * kGemvKStep + q * 8 < s.len;
-        const int at = step * 64;
-        const uint4 lo = valid ? *reinterpret_cast<const uint4*>(lo_row + at) : zero;
-        const uint4 hi = valid ? *reinterpret_cast<const uint4*>(hi_row + at) : zero;
-        uint4 xv[kNb];
-#pragma unroll
-        for (int b = 0; b < kNb; ++b) {
-          const int t = b * 8 + r;
-          xv[b] = valid && t < p.m ? *reinterpret_cast<const uint4*>(x_rows + t * p.row_stride + q * 16 + at)
-                                   : zero;
-        }
-        MmaStep<kNb>(acc, lo, hi, xv);
-      }
-    }
-    __syncwarp();
-    if (lane == 0) MbarrierArrive(&empty[j % p.stages]);
-    if (j % chunks != chunks - 1) continue;
-    // The group's last chunk: this warp's tile is complete.
-    if (warp < s.tiles) {
-      OutT* out = static_cast<OutT*>(p.out);
-#pragma unroll
-      for (int b = 0; b < kNb; ++b) {
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          const int64_t row = s.row0 + warp * kGemvTileRows + r + 8 * half;
-          if (row >= p.n) continue;
-          const float bias = p.bias != nullptr ? p.bias[row] : 0.0f;
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            const int t = b * 8 + 2 * q + e;
-            if (t < p.m) Store(out + t * p.ldo + row, acc[0][b][2 * half + e] + acc[1][b][2 * half + e] + bias);
-          }
-        }
-      }
-    }
-#pragma unroll
-    for (int b = 0; b < kNb; ++b) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[0][b][i] = acc[1][b][i] = 0.0f;
-    }
-  }
-}
 
-// Grid: plan.ctas CTAs of kThreads; warps 0..3 consume, warp 4 produces.
-template <int kNb, typename OutT>
-__global__ void __launch_bounds__(kThreads, 1) GemvKernel(const GemvParams p) {
-  extern __shared__ __align__(128) unsigned char smem[];
-  uint64_t* full = reinterpret_cast<uint64_t*>(smem + static_cast<int64_t>(p.stages) * p.stage_bytes);
-  uint64_t* empty = full + p.stages;
-  const int64_t first_tile = blockIdx.x * p.tiles / p.ctas;
-  const int64_t end_tile = (blockIdx.x + 1) * p.tiles / p.ctas;
-  const int chunks = static_cast<int>((p.k + p.k_chunk - 1) / p.k_chunk);
-  const int groups = static_cast<int>((end_tile - first_tile + p.group_tiles - 1) / p.group_tiles);
-  const int total = groups * chunks;
-  if (threadIdx.x == 0) {
-    for (int i = 0; i < p.stages; ++i) {
-      MbarrierInit(&full[i], 1);
-      MbarrierInit(&empty[i], kConsumerWarps);
+  const int chunks = steps * p.m * 4;
+  for (int i = threadIdx.x; i < chunks; i += kThreads) {
+    const int s = i / (p.m * 4), rest = i - s * (p.m * 4), t = rest >> 2, c = rest & 3;
+    const int kk = s * kGemvKStep + c * 8;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (kk < k_len) {
+      const bf16* src = p.x + t * p.ldx + k_begin + kk;
+      v = *reinterpret_cast<const uint4*>(src);
+      if (p.gated) v = SiluAndMul8(v, *reinterpret_cast<const uint4*>(src + p.k));
     }
-    FenceMbarrierInit();
+    xs[i] = v;
   }
   __syncthreads();
-  if (threadIdx.x >= kConsumerThreads) {
-    Produce(p, smem, full, empty, first_tile, end_tile, chunks, total);
-  } else {
-    Consume<kNb, OutT>(p, smem, full, empty, first_tile, end_tile, chunks, total);
+
+  float acc[kNb][4] = {};
+  if (active) {
+    for (int g = 0; g < groups; ++g) {
+      uint4 next_lo[kGroup], next_hi[kGroup];
+      if (g + 1 < groups) {
+#pragma unroll
+        for (int u = 0; u < kGroup; ++u) {
+          next_lo[u] = LoadStreaming16(w_lo + ((g + 1) * kGroup + u) * kGemvKStep);
+          next_hi[u] = LoadStreaming16(w_hi + ((g + 1) * kGroup + u) * kGemvKStep);
+        }
+      } else {
+#pragma unroll
+        for (int u = 0; u < kGroup; ++u) next_lo[u] = next_hi[u] = make_uint4(0, 0, 0, 0);
+      }
+#pragma unroll
+      for (int u = 0; u < kGroup; ++u) MmaStep<kNb>(acc, lo[u], hi[u], xs, g * kGroup + u, p.m, lane);
+#pragma unroll
+      for (int u = 0; u < kGroup; ++u) {
+        lo[u] = next_lo[u];
+        hi[u] = next_hi[u];
+      }
+    }
+    // The remaining steps, the last possibly partial (k is a multiple of 8,
+    // so a lane's 16 bytes are wholly inside or outside).
+    for (int s = groups * kGroup; s < steps; ++s) {
+      const bool valid = s * kGemvKStep + q * 8 < k_len;
+      const uint4 zero = make_uint4(0, 0, 0, 0);
+      const uint4 a_lo = valid ? LoadStreaming16(w_lo + s * kGemvKStep) : zero;
+      const uint4 a_hi = valid ? LoadStreaming16(w_hi + s * kGemvKStep) : zero;
+      MmaStep<kNb>(acc, a_lo, a_hi, xs, s, p.m, lane);
+    }
   }
+
+  // Partial sums: red[weight row in block][x row].
+  const int lr = warp * 16 + r;
+#pragma unroll
+  for (int b = 0; b < kNb; ++b) {
+    red[lr * kRedStride + b * 8 + 2 * q] = acc[b][0];
+    red[lr * kRedStride + b * 8 + 2 * q + 1] = acc[b][1];
+    red[(lr + 8) * kRedStride + b * 8 + 2 * q] = acc[b][2];
+    red[(lr + 8) * kRedStride + b * 8 + 2 * q + 1] = acc[b][3];
+  }
+  cg::cluster_group cluster = cg::this_cluster();
+  if (p.splits > 1) {
+    cluster.sync();
+  } else {
+    __syncthreads();
+  }
+  // This CTA finishes its share of the block's rows, adding the splits in order.
+  const int rows_per_rank = (kGemvRowsPerCta + p.splits - 1) / p.splits;
+  const int first = split * rows_per_rank;
+  const int count = max(0, min(rows_per_rank, kGemvRowsPerCta - first));
+  const int64_t block_row = static_cast<int64_t>(blockIdx.y) * kGemvRowsPerCta;
+  OutT* out = static_cast<OutT*>(p.out);
+  for (int i = threadIdx.x; i < count * p.m; i += kThreads) {
+    const int t = i / count, row = first + (i - t * count);
+    const int64_t n = block_row + row;
+    if (n >= p.n) continue;
+    float sum = 0.0f;
+    for (int s = 0; s < p.splits; ++s) {
+      const float* src = p.splits > 1 ? cluster.map_shared_rank(red, s) : red;
+      sum += src[row * kRedStride + t];
+    }
+    if (p.bias != nullptr) sum += p.bias[n];
+    Store(out + t * p.ldo + n, sum);
+  }
+  // No CTA may leave while another reads its shared memory.
+  if (p.splits > 1) cluster.sync();
 }
 
 using KernelFn = void (*)(GemvParams);
@@ -265,8 +216,9 @@ cudaError_t PrepareKernel(KernelFn kernel) {
   for (const Done& d : *done) {
     if (d.kernel == kernel && d.device == device) return d.error;
   }
-  const cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 static_cast<int>(kGemvMaxSmemBytes));
+  constexpr int kMaxSmem =
+      static_cast<int>(kGemvMaxXSmemBytes) + kGemvRowsPerCta * (kGemvMaxRows + 1) * 4;
+  const cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
   done->push_back({kernel, device, error});
   return error;
 }
@@ -276,13 +228,13 @@ bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }  // namespace
 
 bool GemvSupports(const GemvArgs& a) {
-  return PlanGemv(a.m, a.n, a.k, a.gated, 1).ctas > 0 && Aligned16(a.x) && Aligned16(a.w) && a.ldx % 8 == 0 &&
+  return PlanGemv(a.m, a.n, a.k, 1).splits > 0 && Aligned16(a.x) && Aligned16(a.w) && a.ldx % 8 == 0 &&
          a.ldx >= (a.gated ? 2 * a.k : a.k) && a.ldo >= a.n && a.out != nullptr;
 }
 
 cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
   if (!GemvSupports(a)) return cudaErrorInvalidValue;
-  const GemvPlan plan = PlanGemv(a.m, a.n, a.k, a.gated, CurrentDeviceSmCount());
+  const GemvPlan plan = PlanGemv(a.m, a.n, a.k, CurrentDeviceSmCount(), a.splits);
   const int fragments = static_cast<int>((a.m + 7) / 8);
   const KernelFn kernel = a.out_float ? KernelFor<float>(fragments) : KernelFor<bf16>(fragments);
   if (const cudaError_t error = PrepareKernel(kernel); error != cudaSuccess) return error;
@@ -297,18 +249,13 @@ cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
   p.m = static_cast<int>(a.m);
   p.n = a.n;
   p.k = a.k;
-  p.ctas = plan.ctas;
-  p.tiles = plan.tiles;
-  p.group_tiles = plan.group_tiles;
-  p.k_chunk = static_cast<int>(plan.k_chunk);
-  p.row_stride = static_cast<int>(plan.row_stride);
-  p.x_rows = static_cast<int>(plan.x_rows);
-  p.stage_bytes = static_cast<int>(plan.stage_bytes);
-  p.stages = plan.stages;
+  p.k_per_split = plan.k_per_split;
+  p.splits = plan.splits;
   LaunchShape shape;
-  shape.grid = dim3(static_cast<unsigned>(plan.ctas));
+  shape.grid = dim3(static_cast<unsigned>(plan.splits), static_cast<unsigned>(plan.row_blocks));
   shape.block = dim3(kThreads);
   shape.smem_bytes = static_cast<size_t>(plan.smem_bytes);
+  shape.cluster_x = static_cast<unsigned>(plan.splits);
   return LaunchKernel(kernel, shape, stream, p);
 }
 

@@ -92,56 +92,6 @@ __device__ __forceinline__ uint4 LoadStreaming16(const void* p) {
   return v;
 }
 
-// ---- mbarriers and bulk copies (sm_90) ----
-// A bulk copy (cp.async.bulk, the TMA unit) moves `bytes` (a multiple of 16,
-// both addresses 16-byte aligned) from global to shared memory and counts
-// them against the mbarrier's expected transaction bytes; the barrier's
-// phase completes when its arrivals and those bytes are all in.
-__device__ __forceinline__ void MbarrierInit(uint64_t* bar, int arrivals) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(SmemAddress(bar)), "r"(arrivals) : "memory");
-}
-// Makes initialized barriers visible to the bulk-copy unit; then __syncthreads.
-__device__ __forceinline__ void FenceMbarrierInit() {
-  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-}
-__device__ __forceinline__ void MbarrierArriveExpectTx(uint64_t* bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(SmemAddress(bar)), "r"(bytes)
-               : "memory");
-}
-__device__ __forceinline__ void MbarrierArrive(uint64_t* bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(SmemAddress(bar)) : "memory");
-}
-// Waits until the phase with this parity (0 for the barrier's first phase,
-// then alternating) has completed.
-__device__ __forceinline__ void MbarrierWait(uint64_t* bar, uint32_t parity) {
-  asm volatile(
-      "{\n"
-      ".reg .pred done;\n"
-      "WAIT:\n"
-      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra WAIT;\n"
-      "}\n" ::"r"(SmemAddress(bar)),
-      "r"(parity)
-      : "memory");
-}
-__device__ __forceinline__ void BulkCopyToShared(void* smem, const void* gmem, uint32_t bytes, uint64_t* bar) {
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(
-          SmemAddress(smem)),
-      "l"(gmem), "r"(bytes), "r"(SmemAddress(bar))
-      : "memory");
-}
-// Orders this thread's shared-memory writes before later bulk copies (the
-// async proxy) into the same bytes.
-__device__ __forceinline__ void FenceProxyAsyncShared() {
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-}
-// Barrier 1 over the first `threads` threads of the CTA (barrier 0 is
-// __syncthreads).
-__device__ __forceinline__ void NamedBarrierSync(int threads) {
-  asm volatile("bar.sync 1, %0;\n" ::"r"(threads) : "memory");
-}
-
 // Two floats as a bf16 pair, `lo` in the low half (the lower column).
 __device__ __forceinline__ uint32_t PackBf16(float lo, float hi) {
   const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);

@@ -1,8 +1,5 @@
-// PlanGemv: how the weight-streaming GEMM spreads rows over CTAs and sizes
-// its shared-memory pipeline (no GPU needed).
+// PlanGemv: the K split of the weight-streaming GEMM (no GPU needed).
 #include "kernels/gemv_plan.h"
-
-#include <algorithm>
 
 #include "gtest/gtest.h"
 
@@ -11,63 +8,79 @@ namespace {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-TEST(GemvPlanTest, EveryShapeGetsABalancedPipelineThatFits) {
+TEST(GemvPlanTest, SplitsCoverKOnceAndFitTheSharedMemoryBudget) {
   for (int sms : {1, 78, 132}) {
     for (int64_t m = 1; m <= kGemvMaxRows; ++m) {
-      for (bool gated : {false, true}) {
-        for (int64_t n : {1, 100, 128, 4096, 6144, 28672, 128256}) {
-          for (int64_t k : {8, 24, 256, 4096, 4104, 14336}) {
-            const GemvPlan plan = PlanGemv(m, n, k, gated, sms);
-            ASSERT_GT(plan.ctas, 0) << m << " " << n << " " << k;
-            EXPECT_EQ(plan.tiles, CeilDiv(n, kGemvTileRows));
-            EXPECT_EQ(plan.ctas, std::min<int64_t>(sms, plan.tiles));
-            // Shares [c * tiles / ctas, (c + 1) * tiles / ctas) differ by one tile at most,
-            // and a stage holds the largest share or kGemvGroupTiles of it.
-            const int64_t largest = CeilDiv(plan.tiles, plan.ctas);
-            EXPECT_LE(largest - plan.tiles / plan.ctas, 1);
-            EXPECT_EQ(plan.group_tiles, std::min<int64_t>(kGemvGroupTiles, largest));
-            EXPECT_EQ(plan.k_chunk % 64, 0);
-            EXPECT_GE(plan.k_chunk, 64);
-            EXPECT_LE(plan.k_chunk, CeilDiv(k, 64) * 64);
-            EXPECT_LE(plan.group_tiles * kGemvTileRows * plan.k_chunk * 2, kGemvStageWeightBytes);
-            EXPECT_EQ(plan.x_rows, gated ? 2 * m : m);
-            EXPECT_LE(plan.x_rows * plan.k_chunk * 2, std::max<int64_t>(kGemvStageXBytes, plan.x_rows * 128));
-            EXPECT_EQ(plan.row_stride, plan.k_chunk * 2 + 64);
-            EXPECT_EQ(plan.row_stride % 128, 64) << "rows must alternate bank halves";
-            EXPECT_EQ(plan.stage_bytes, (plan.group_tiles * kGemvTileRows + plan.x_rows) * plan.row_stride);
-            EXPECT_GE(plan.stages, 2);
-            EXPECT_LE(plan.stages, kGemvMaxStages);
-            EXPECT_LE(plan.smem_bytes, kGemvMaxSmemBytes);
-            EXPECT_GE(plan.smem_bytes, plan.stages * plan.stage_bytes + 16 * plan.stages);
+      for (int64_t n : {1, 100, 128, 4096, 6144, 28672, 128256}) {
+        for (int64_t k : {8, 24, 256, 4096, 4104, 14336, 28672}) {
+          const GemvPlan plan = PlanGemv(m, n, k, sms);
+          // The fewest splits whose x slice fits, found by search.
+          int64_t fewest = 1;
+          while (CeilDiv(CeilDiv(k, kGemvKStep), fewest) * kGemvKStep * m * 2 > kGemvMaxXSmemBytes) ++fewest;
+          if (fewest > kGemvMaxSplits) {
+            EXPECT_EQ(plan.splits, 0) << m << " " << n << " " << k;
+            continue;
           }
+          ASSERT_GE(plan.splits, 1) << m << " " << n << " " << k;
+          EXPECT_LE(plan.splits, kGemvMaxSplits);
+          EXPECT_EQ(plan.k_per_split % kGemvKStep, 0);
+          EXPECT_LT((plan.splits - 1) * plan.k_per_split, k) << "an empty split";
+          EXPECT_GE(plan.splits * plan.k_per_split, k);
+          EXPECT_LE(plan.k_per_split * m * 2, kGemvMaxXSmemBytes);
+          EXPECT_EQ(plan.row_blocks, CeilDiv(n, kGemvRowsPerCta));
+          EXPECT_EQ(plan.smem_bytes,
+                    plan.k_per_split * m * 2 + int64_t{kGemvRowsPerCta} * (CeilDiv(m, 8) * 8 + 1) * 4);
         }
       }
     }
   }
 }
 
-// Llama-3-8B decode shapes on a 132-SM GPU, one row of x.
-TEST(GemvPlanTest, LongChunksWhenCtasHaveFewTiles) {
-  // o_proj: 256 tiles -> 2 per CTA; a stage of 32 rows takes 512 of K.
-  GemvPlan plan = PlanGemv(1, 4096, 4096, false, 132);
-  EXPECT_EQ(plan.ctas, 132);
-  EXPECT_EQ(plan.group_tiles, 2);
-  EXPECT_EQ(plan.k_chunk, kGemvStageWeightBytes / (2 * kGemvTileRows * 2));
-  // lm_head: 8016 tiles -> 61 per CTA at most, in stages of 4 tiles.
-  plan = PlanGemv(1, 128256, 4096, false, 132);
-  EXPECT_EQ(plan.group_tiles, kGemvGroupTiles);
-  EXPECT_EQ(plan.k_chunk, kGemvStageWeightBytes / (kGemvGroupTiles * kGemvTileRows * 2));
-  // 32 gated rows: x's chunk (gate and up) caps the stage's K.
-  plan = PlanGemv(32, 4096, 14336, true, 132);
-  EXPECT_EQ(plan.k_chunk, kGemvStageXBytes / (64 * 2));
+// Llama-3-8B decode shapes on a 132-SM GPU; one wave is
+// kGemvTargetCtasPerSm * 132 = 132 CTAs.
+TEST(GemvPlanTest, SplitsNarrowLayersToFillOneWave) {
+  ASSERT_EQ(kGemvTargetCtasPerSm, 1);
+  // o_proj: 32 row blocks x 4 splits = 128 CTAs.
+  GemvPlan plan = PlanGemv(1, 4096, 4096, 132);
+  EXPECT_EQ(plan.splits, 4);
+  EXPECT_EQ(plan.k_per_split, 4096 / 4);
+  // qkv: 48 row blocks x 2 splits = 96 CTAs (3 would leave 12 CTAs for a
+  // second wave).
+  plan = PlanGemv(1, 6144, 4096, 132);
+  EXPECT_EQ(plan.splits, 2);
+  EXPECT_EQ(plan.k_per_split, 2048);
+  // gate_up: 224 row blocks fill the wave unsplit; 16 rows of x need two
+  // splits for the x slice to fit.
+  plan = PlanGemv(1, 28672, 4096, 132);
+  EXPECT_EQ(plan.splits, 1);
+  EXPECT_EQ(PlanGemv(16, 28672, 4096, 132).splits, 2);
+  // lm_head: 1002 row blocks fill the GPU unsplit (the 8 KiB x slice fits).
+  plan = PlanGemv(1, 128256, 4096, 132);
+  EXPECT_EQ(plan.splits, 1);
+  EXPECT_EQ(plan.k_per_split, 4096);
+  // 16 rows of lm_head's x take 128 KiB: two splits.
+  EXPECT_EQ(PlanGemv(16, 128256, 4096, 132).splits, 2);
+  // down: K = 14336 in 4 splits of 112 steps.
+  plan = PlanGemv(1, 4096, 14336, 132);
+  EXPECT_EQ(plan.splits, 4);
+  EXPECT_EQ(plan.k_per_split, 112 * kGemvKStep);
+  // 32 rows of down's x: 32 steps fit per split, so 14 splits, more than a
+  // cluster holds.
+  EXPECT_EQ(PlanGemv(32, 4096, 14336, 132).splits, 0);
+}
+
+TEST(GemvPlanTest, NeverSplitsBelowTheMinimumStepsPerSplit) {
+  // 16 steps of K: at most 2 splits however empty the GPU is.
+  EXPECT_EQ(PlanGemv(1, 128, 512, 132).splits, 512 / kGemvKStep / kGemvMinStepsPerSplit);
+  EXPECT_EQ(PlanGemv(1, 128, 32, 132).splits, 1);
 }
 
 TEST(GemvPlanTest, RejectsShapesItDoesNotServe) {
-  EXPECT_EQ(PlanGemv(0, 128, 256, false, 132).ctas, 0);
-  EXPECT_EQ(PlanGemv(kGemvMaxRows + 1, 128, 256, false, 132).ctas, 0);
-  EXPECT_EQ(PlanGemv(1, 0, 256, false, 132).ctas, 0);
-  EXPECT_EQ(PlanGemv(1, 128, 0, false, 132).ctas, 0);
-  EXPECT_EQ(PlanGemv(1, 128, 260, false, 132).ctas, 0);  // k % 8 != 0
+  EXPECT_EQ(PlanGemv(0, 128, 256, 132).splits, 0);
+  EXPECT_EQ(PlanGemv(kGemvMaxRows + 1, 128, 256, 132).splits, 0);
+  EXPECT_EQ(PlanGemv(1, 0, 256, 132).splits, 0);
+  EXPECT_EQ(PlanGemv(1, 128, 0, 132).splits, 0);
+  EXPECT_EQ(PlanGemv(1, 128, 260, 132).splits, 0);  // k % 8 != 0
 }
 
 }  // namespace
