@@ -6,15 +6,21 @@
 //                     vs_bandwidth = (weight + KV bytes read) / time / copy rate
 //   BM_Prefill        8 prompts x 1024 tokens in one step; vs_gemm = FLOP/s / GEMM rate
 // Times are wall clock around a step and its synchronization (host work
-// included, as a real step pays it).
+// included, as a real step pays it). With --no-pdl the kernels launch without
+// programmatic dependent launch, with --gemv-max-rows=N Linear layers of at
+// most N rows (0: none) run on the weight-streaming kernel (to measure what
+// each buys).
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 #include <memory>
 
 #include "benchmark/benchmark.h"
 #include "common/status_macros.h"
 #include "engine_svc/executor/cuda/cublaslt_gemm.h"
 #include "engine_svc/executor/model_runner.h"
+#include "kernels/launch.h"
 
 namespace tern {
 namespace {
@@ -26,6 +32,7 @@ constexpr int64_t kBlocksPerSeq = (kContext + 1 + kBlockSize - 1) / kBlockSize;
 
 // Llama 3.1 8B's shape, read from the repository (run from its root).
 constexpr char kModelDir[] = "bench/models/llama3.1-8b";
+int gemv_max_rows = -1;  // --gemv-max-rows; -1: the backend's default.
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -116,6 +123,7 @@ Model& GetModel() {
     config.model_dir = kModelDir;
     config.load_format = LoadFormat::kDummy;
     config.backend.name = "cuda";
+    config.backend.cuda_gemv_max_rows = gemv_max_rows;
     config.max_num_batched_tokens = 8192;
     config.max_num_seqs = kMaxBatch;
     config.max_model_len = 4096;
@@ -212,4 +220,21 @@ BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMilliseco
 }  // namespace
 }  // namespace tern
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // --no-pdl, --gemv-max-rows=N (before Google Benchmark sees the flags).
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-pdl") == 0) {
+      tern::kernels::SetProgrammaticLaunch(false);
+    } else if (std::strncmp(argv[i], "--gemv-max-rows=", 16) == 0) {
+      tern::gemv_max_rows = std::atoi(argv[i] + 16);
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -20,6 +20,7 @@
 #include "kernels/attention_launch.h"
 #include "kernels/attention_tiles.cuh"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.cuh"
 
 namespace tern::kernels::attention {
 namespace {
@@ -90,6 +91,8 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* q_smem = reinterpret_cast<bf16*>(smem);
   bf16* ring = q_smem + kHeadsPerCta * kRow;  // Stage i: K at 2i, V at 2i + 1 (tiles).
+  GridDependencyWait();
+  LaunchDependents();
 
   const int seq = blockIdx.z;
   DecodeSequence sq;
@@ -237,6 +240,8 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
 // by DecodeKernel and are skipped.
 __global__ void __launch_bounds__(kThreads)
     CombineSplitsKernel(const PagedAttentionArgs a, const DecodeParams p) {
+  GridDependencyWait();
+  LaunchDependents();
   const int64_t item = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) >> 5;
   const int lane = threadIdx.x & 31;
   if (item >= static_cast<int64_t>(a.num_seqs) * a.num_heads) return;
@@ -277,12 +282,13 @@ cudaError_t LaunchDecodeFor(const PagedAttentionArgs& a, const DecodeParams& p, 
   const int group = a.num_heads / a.num_kv_heads;
   const int head_tiles = (group + kHeadsPerCta - 1) / kHeadsPerCta;
   const dim3 grid(p.max_splits, a.num_kv_heads * head_tiles, a.num_seqs);
-  DecodeKernel<D><<<grid, kThreads, kSmem, stream>>>(a, p);
-  if (const cudaError_t error = LaunchStatus(); error != cudaSuccess || p.max_splits == 1) return error;
+  if (const cudaError_t error = LaunchKernel(DecodeKernel<D>, {grid, dim3(kThreads), kSmem}, stream, a, p);
+      error != cudaSuccess || p.max_splits == 1) {
+    return error;
+  }
   const int64_t warps = static_cast<int64_t>(a.num_seqs) * a.num_heads;
-  const int blocks = static_cast<int>((warps + kWarps - 1) / kWarps);
-  CombineSplitsKernel<<<blocks, kThreads, 0, stream>>>(a, p);
-  return LaunchStatus();
+  const unsigned blocks = static_cast<unsigned>((warps + kWarps - 1) / kWarps);
+  return LaunchKernel(CombineSplitsKernel, {dim3(blocks), dim3(kThreads)}, stream, a, p);
 }
 
 template <int D>

@@ -21,6 +21,7 @@
 #include "kernels/attention_launch.h"
 #include "kernels/attention_tiles.cuh"
 #include "kernels/cuda_check.h"
+#include "kernels/launch.cuh"
 
 namespace tern::kernels::attention {
 namespace {
@@ -53,6 +54,8 @@ __global__ void __launch_bounds__(kThreads)
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* q_smem = reinterpret_cast<bf16*>(smem);
   bf16* ring = q_smem + Config::kCtaRows * kRow;  // Stage i: K at 2i, V at 2i + 1 (tiles).
+  GridDependencyWait();
+  LaunchDependents();
 
   const int head = blockIdx.x;
   const int item = blockIdx.y / Config::kCtasPerTile;
@@ -188,8 +191,8 @@ cudaError_t LaunchPrefillFor(const PagedAttentionArgs& a, int block_shift, float
     return error;
   }
   const dim3 grid(a.num_heads, a.num_prefill_tiles * Config::kCtasPerTile);
-  PrefillKernel<D><<<grid, kThreads, Config::kSmemBytes, stream>>>(a, block_shift, scale_log2);
-  return LaunchStatus();
+  return LaunchKernel(PrefillKernel<D>, {grid, dim3(kThreads), Config::kSmemBytes}, stream, a, block_shift,
+                      scale_log2);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 #include "kernels/cuda_check.h"
 #include "kernels/device_utils.cuh"
 #include "kernels/elementwise.h"
+#include "kernels/launch.cuh"
+#include "kernels/ptx.cuh"
 
 namespace tern::kernels {
 namespace {
@@ -16,6 +18,8 @@ __global__ void RmsNormKernel(const bf16* __restrict__ x, int64_t x_stride, floa
                               const float* __restrict__ weight, float eps, int64_t n,
                               bf16* __restrict__ out, int64_t out_stride) {
   __shared__ float scratch[32];
+  GridDependencyWait();
+  LaunchDependents();
   const int64_t row = blockIdx.x;
   const bf16* xr = x + row * x_stride;
   bf16* rr = residual != nullptr ? residual + row * residual_stride : nullptr;
@@ -38,10 +42,67 @@ __global__ void RmsNormKernel(const bf16* __restrict__ x, int64_t x_stride, floa
   }
 }
 
+// RmsNormKernel for rows of n % 8 == 0, n <= kRowThreads * 8 * kMaxRowChunks,
+// 16-byte aligned rows: each thread keeps its 8-element chunks in registers
+// between the two passes, so the row is read once.
+constexpr int kMaxRowChunks = 4;
+__global__ void __launch_bounds__(kRowThreads)
+    RmsNormVectorKernel(const bf16* __restrict__ x, int64_t x_stride, float x_scale,
+                        bf16* __restrict__ residual, int64_t residual_stride,
+                        const float* __restrict__ weight, float eps, int n, bf16* __restrict__ out,
+                        int64_t out_stride) {
+  __shared__ float scratch[32];
+  GridDependencyWait();
+  LaunchDependents();
+  const int64_t row = blockIdx.x;
+  const int chunks = n / 8;
+  float v[kMaxRowChunks][8];
+  float sum_squares = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kMaxRowChunks; ++j) {
+    const int c = threadIdx.x + j * kRowThreads;
+    if (c >= chunks) break;
+    uint4 xv = *reinterpret_cast<const uint4*>(x + row * x_stride + c * 8);
+    const bf16* xe = reinterpret_cast<const bf16*>(&xv);
+    if (residual != nullptr) {
+      uint4* rp = reinterpret_cast<uint4*>(residual + row * residual_stride + c * 8);
+      uint4 rv = *rp;
+      bf16* re = reinterpret_cast<bf16*>(&rv);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) re[e] = __float2bfloat16_rn(ToFloat(re[e]) + ToFloat(xe[e]) * x_scale);
+      *rp = rv;
+      xv = rv;
+    }
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      v[j][e] = ToFloat(xe[e]);
+      sum_squares += v[j][e] * v[j][e];
+    }
+  }
+  const float inv_rms = rsqrtf(BlockSum(sum_squares, scratch) / static_cast<float>(n) + eps);
+#pragma unroll
+  for (int j = 0; j < kMaxRowChunks; ++j) {
+    const int c = threadIdx.x + j * kRowThreads;
+    if (c >= chunks) break;
+    const float4 w0 = *reinterpret_cast<const float4*>(weight + c * 8);
+    const float4 w1 = *reinterpret_cast<const float4*>(weight + c * 8 + 4);
+    const float w[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+    uint4 o;
+    uint32_t* oe = reinterpret_cast<uint32_t*>(&o);
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      oe[e] = PackBf16(w[2 * e] * (v[j][2 * e] * inv_rms), w[2 * e + 1] * (v[j][2 * e + 1] * inv_rms));
+    }
+    *reinterpret_cast<uint4*>(out + row * out_stride + c * 8) = o;
+  }
+}
+
 // One warp per (token, head): the head's D values are spread over the lanes.
 __global__ void QkNormKernel(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_heads,
                              int num_kv_heads, int head_dim, const float* __restrict__ q_weight,
                              const float* __restrict__ k_weight, float eps) {
+  GridDependencyWait();
+  LaunchDependents();
   const int heads = num_heads + num_kv_heads;
   const int64_t item = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   if (item >= num_tokens * heads) return;
@@ -65,6 +126,8 @@ __global__ void RopeAndWriteKvKernel(bf16* qkv, int64_t qkv_stride, int num_head
                                      const float* __restrict__ inv_freq, float rope_scale,
                                      const int32_t* __restrict__ slot_mapping,
                                      bf16* __restrict__ k_cache, bf16* __restrict__ v_cache) {
+  GridDependencyWait();
+  LaunchDependents();
   const int64_t t = blockIdx.x;
   const int half = head_dim / 2;
   const float position = static_cast<float>(positions[t]);
@@ -97,6 +160,8 @@ __global__ void RopeAndWriteKvKernel(bf16* qkv, int64_t qkv_stride, int num_head
 
 __global__ void SiluAndMulKernel(const bf16* __restrict__ x, int64_t x_stride, int64_t n,
                                  bf16* __restrict__ out, int64_t out_stride) {
+  GridDependencyWait();
+  LaunchDependents();
   const int64_t row = blockIdx.y;
   const bf16* xr = x + row * x_stride;
   bf16* o = out + row * out_stride;
@@ -109,6 +174,8 @@ __global__ void SiluAndMulKernel(const bf16* __restrict__ x, int64_t x_stride, i
 
 __global__ void EmbeddingKernel(const bf16* __restrict__ table, const int32_t* __restrict__ ids,
                                 int64_t n, float scale, bf16* __restrict__ out, int64_t out_stride) {
+  GridDependencyWait();
+  LaunchDependents();
   const int64_t t = blockIdx.x;
   const bf16* src = table + static_cast<int64_t>(ids[t]) * n;
   bf16* dst = out + t * out_stride;
@@ -118,6 +185,8 @@ __global__ void EmbeddingKernel(const bf16* __restrict__ table, const int32_t* _
 __global__ void GatherRowsKernel(const char* __restrict__ x, int64_t x_stride,
                                  const int32_t* __restrict__ indices, int64_t row_bytes,
                                  char* __restrict__ out, int64_t out_stride) {
+  GridDependencyWait();
+  LaunchDependents();
   const int64_t i = blockIdx.x;
   const char* src = x + static_cast<int64_t>(indices[i]) * x_stride;
   char* dst = out + i * out_stride;
@@ -125,6 +194,8 @@ __global__ void GatherRowsKernel(const char* __restrict__ x, int64_t x_stride,
 }
 
 __global__ void ScaleRowsKernel(float* x, int64_t stride, int64_t n, float scale) {
+  GridDependencyWait();
+  LaunchDependents();
   float* row = x + static_cast<int64_t>(blockIdx.y) * stride;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -133,6 +204,8 @@ __global__ void ScaleRowsKernel(float* x, int64_t stride, int64_t n, float scale
 }
 
 __global__ void AddBiasKernel(bf16* x, int64_t stride, int64_t n, const float* __restrict__ bias) {
+  GridDependencyWait();
+  LaunchDependents();
   bf16* row = x + static_cast<int64_t>(blockIdx.y) * stride;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -164,6 +237,8 @@ __global__ void FillUniformKernel(T* x, int64_t count, uint64_t seed, float cent
   }
 }
 
+bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
 // Blocks along a row for element-wise kernels: enough to cover n, at most 64.
 unsigned ColumnBlocks(int64_t n) {
   const int64_t blocks = (n + kRowThreads - 1) / kRowThreads;
@@ -190,9 +265,16 @@ cudaError_t RmsNorm(const bf16* x, int64_t x_stride, float x_scale, bf16* residu
                     int64_t residual_stride, const float* weight, float eps, int64_t rows, int64_t n,
                     bf16* out, int64_t out_stride, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  RmsNormKernel<<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(
-      x, x_stride, x_scale, residual, residual_stride, weight, eps, n, out, out_stride);
-  return LaunchStatus();
+  const LaunchShape shape{dim3(static_cast<unsigned>(rows)), dim3(kRowThreads)};
+  const bool vector = n % 8 == 0 && n <= kRowThreads * 8 * kMaxRowChunks && x_stride % 8 == 0 &&
+                      out_stride % 8 == 0 && (residual == nullptr || residual_stride % 8 == 0) &&
+                      Aligned16(x) && Aligned16(out) && Aligned16(weight) && Aligned16(residual);
+  if (vector) {
+    return LaunchKernel(RmsNormVectorKernel, shape, stream, x, x_stride, x_scale, residual, residual_stride,
+                        weight, eps, static_cast<int>(n), out, out_stride);
+  }
+  return LaunchKernel(RmsNormKernel, shape, stream, x, x_stride, x_scale, residual, residual_stride, weight,
+                      eps, n, out, out_stride);
 }
 
 cudaError_t QkNorm(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_heads,
@@ -201,9 +283,8 @@ cudaError_t QkNorm(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_he
   const int64_t warps = num_tokens * (num_heads + num_kv_heads);
   if (warps == 0) return cudaSuccess;
   const int64_t blocks = (warps * 32 + kRowThreads - 1) / kRowThreads;
-  QkNormKernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, stream>>>(
-      qkv, qkv_stride, num_tokens, num_heads, num_kv_heads, head_dim, q_weight, k_weight, eps);
-  return LaunchStatus();
+  return LaunchKernel(QkNormKernel, {dim3(static_cast<unsigned>(blocks)), dim3(kRowThreads)}, stream, qkv,
+                      qkv_stride, num_tokens, num_heads, num_kv_heads, head_dim, q_weight, k_weight, eps);
 }
 
 cudaError_t RopeAndWriteKv(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, int num_heads,
@@ -211,51 +292,45 @@ cudaError_t RopeAndWriteKv(bf16* qkv, int64_t qkv_stride, int64_t num_tokens, in
                            const float* inv_freq, float rope_scale, const int32_t* slot_mapping,
                            bf16* k_cache, bf16* v_cache, cudaStream_t stream) {
   if (num_tokens == 0) return cudaSuccess;
-  RopeAndWriteKvKernel<<<static_cast<unsigned>(num_tokens), kRowThreads, 0, stream>>>(
-      qkv, qkv_stride, num_heads, num_kv_heads, head_dim, positions, inv_freq, rope_scale,
-      slot_mapping, k_cache, v_cache);
-  return LaunchStatus();
+  return LaunchKernel(RopeAndWriteKvKernel, {dim3(static_cast<unsigned>(num_tokens)), dim3(kRowThreads)},
+                      stream, qkv, qkv_stride, num_heads, num_kv_heads, head_dim, positions, inv_freq,
+                      rope_scale, slot_mapping, k_cache, v_cache);
 }
 
 cudaError_t SiluAndMul(const bf16* x, int64_t x_stride, int64_t rows, int64_t n, bf16* out,
                        int64_t out_stride, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  SiluAndMulKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
-      x, x_stride, n, out, out_stride);
-  return LaunchStatus();
+  return LaunchKernel(SiluAndMulKernel, {dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), dim3(kRowThreads)},
+                      stream, x, x_stride, n, out, out_stride);
 }
 
 cudaError_t Embedding(const bf16* table, const int32_t* ids, int64_t num_tokens, int64_t n,
                       float scale, bf16* out, int64_t out_stride, cudaStream_t stream) {
   if (num_tokens == 0) return cudaSuccess;
-  EmbeddingKernel<<<static_cast<unsigned>(num_tokens), kRowThreads, 0, stream>>>(table, ids, n, scale,
-                                                                                   out, out_stride);
-  return LaunchStatus();
+  return LaunchKernel(EmbeddingKernel, {dim3(static_cast<unsigned>(num_tokens)), dim3(kRowThreads)}, stream,
+                      table, ids, n, scale, out, out_stride);
 }
 
 cudaError_t GatherRows(const void* x, int64_t x_stride_bytes, const int32_t* indices, int64_t count,
                        int64_t row_bytes, void* out, int64_t out_stride_bytes, cudaStream_t stream) {
   if (count == 0) return cudaSuccess;
-  GatherRowsKernel<<<static_cast<unsigned>(count), kRowThreads, 0, stream>>>(
-      static_cast<const char*>(x), x_stride_bytes, indices, row_bytes, static_cast<char*>(out),
-      out_stride_bytes);
-  return LaunchStatus();
+  return LaunchKernel(GatherRowsKernel, {dim3(static_cast<unsigned>(count)), dim3(kRowThreads)}, stream,
+                      static_cast<const char*>(x), x_stride_bytes, indices, row_bytes, static_cast<char*>(out),
+                      out_stride_bytes);
 }
 
 cudaError_t ScaleRows(float* x, int64_t stride, int64_t rows, int64_t n, float scale,
                       cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  ScaleRowsKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
-      x, stride, n, scale);
-  return LaunchStatus();
+  return LaunchKernel(ScaleRowsKernel, {dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), dim3(kRowThreads)},
+                      stream, x, stride, n, scale);
 }
 
 cudaError_t AddBias(bf16* x, int64_t stride, int64_t rows, int64_t n, const float* bias,
                     cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
-  AddBiasKernel<<<dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), kRowThreads, 0, stream>>>(
-      x, stride, n, bias);
-  return LaunchStatus();
+  return LaunchKernel(AddBiasKernel, {dim3(ColumnBlocks(n), static_cast<unsigned>(rows)), dim3(kRowThreads)},
+                      stream, x, stride, n, bias);
 }
 
 cudaError_t FloatToBf16(const float* in, int64_t count, bf16* out, cudaStream_t stream) {

@@ -62,6 +62,36 @@ __device__ __forceinline__ float FastExp2(float x) {
   return y;
 }
 
+// Programmatic dependent launch (sm_90): a kernel launched with
+// kernels::LaunchKernel may start while the kernel before it on the stream is
+// still running. GridDependencyWait blocks until that kernel has finished and
+// its writes are visible; before it a kernel may only read memory no earlier
+// kernel writes (weights), and must write nothing. LaunchDependents lets the
+// next kernel start early (it still waits for this one to finish before
+// touching this one's outputs). Every kernel launched that way calls
+// GridDependencyWait in every CTA, so "finished" is transitive along the
+// stream. Both are no-ops for a kernel launched without the attribute.
+__device__ __forceinline__ void GridDependencyWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void LaunchDependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// 16 bytes of read-only, streamed data (weights read once): not kept in L1,
+// and L2 fetches the surrounding 256 bytes, which the next loads use.
+__device__ __forceinline__ uint4 LoadStreaming16(const void* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
 // Two floats as a bf16 pair, `lo` in the low half (the lower column).
 __device__ __forceinline__ uint32_t PackBf16(float lo, float hi) {
   const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);

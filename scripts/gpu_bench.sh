@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU benchmarks from a device bundle, run from the repo root on the GPU
 # machine: the forward pass on a Llama-3.1-8B-shaped dummy model against
-# ceilings measured in the same run, then tern-generate end to end.
+# ceilings measured in the same run, then tern-generate end to end, then the
+# kernel benchmarks (attention, weight-streaming GEMM, MoE, sampling).
 # Results go to $OUT (or /tmp).
 set -uo pipefail
 source .devbundle/env.sh
@@ -26,6 +27,16 @@ if command -v bench_attention >/dev/null; then
   echo "== bench_attention"
   timeout 120 bench_attention --benchmark_min_time=0.1 --benchmark_out="$out/attention.json" \
     --benchmark_out_format=json 2>&1 | grep -E "^BM_|rror" | cut -c1-200
+fi
+if command -v bench_gemv >/dev/null; then
+  echo "== bench_gemv"
+  timeout 120 bench_gemv --benchmark_out="$out/gemv.json" --benchmark_out_format=json 2>&1 |
+    grep -E "^BM_|rror" | cut -c1-220
+fi
+if command -v bench_moe >/dev/null; then
+  echo "== bench_moe"
+  timeout 180 bench_moe --benchmark_out="$out/moe.json" --benchmark_out_format=json 2>&1 |
+    grep -E "^BM_|rror" | cut -c1-220
 fi
 if command -v bench_sampling >/dev/null; then
   echo "== bench_sampling"

@@ -167,6 +167,15 @@ class Backend {
   // out = silu(x[:, :I]) * x[:, I:].  x [M, 2I], out [M, I].
   virtual void SiluAndMul(const Tensor& x, Tensor out) = 0;
 
+  // out = Linear(SiluAndMul(gate_up), w, bias): an MLP's down projection
+  // with its activation, which a backend may fuse. gate_up [M, 2I], w [N, I],
+  // activated [M, I] is scratch (its contents afterwards are unspecified).
+  virtual void SiluAndMulLinear(const Tensor& gate_up, const Tensor& w, const Tensor& bias,
+                                Tensor activated, Tensor out) {
+    SiluAndMul(gate_up, activated);
+    Linear(activated, w, bias, out);
+  }
+
   // Per token: p = softmax(router_logits) over experts, the top_k experts by
   // p (ties to the lower index), their p renormalized to sum 1 if asked.
   // router_logits [M, E] float32; topk_ids [M, k] int32; topk_weights [M, k]

@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
   if (options.name == "cuda") {
     CudaBackendConfig config;
     config.device = options.device;
+    if (options.cuda_gemv_max_rows >= 0) config.gemv_max_rows = options.cuda_gemv_max_rows;
     absl::StatusOr<std::unique_ptr<CudaBackend>> backend = CudaBackend::Create(config);
     if (!backend.ok()) return backend.status();
     return std::unique_ptr<Backend>(std::move(*backend));

@@ -16,6 +16,10 @@ struct BackendOptions {
   std::string name = "cpu";
   int num_threads = 0;  // CPU backend: 0 uses every available core.
   int device = 0;       // CUDA backend: which GPU.
+  // CUDA backend: Linear layers with at most this many rows run on the
+  // weight-streaming kernel instead of cuBLASLt (0: never); -1: the
+  // backend's default (CudaBackendConfig::gemv_max_rows).
+  int cuda_gemv_max_rows = -1;
 };
 
 // The backend names this build supports.

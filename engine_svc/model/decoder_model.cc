@@ -56,8 +56,7 @@ void DecoderModel::Mlp(const LayerWeights& w, bool moe, const Tensor& x, int64_t
     const Tensor gate_up = scratch_.gate_up.tensor().Rows(0, tokens);
     const Tensor activated = scratch_.activated.tensor().Rows(0, tokens);
     backend_.Linear(x, w.gate_up, w.gate_up_bias, gate_up);
-    backend_.SiluAndMul(gate_up, activated);
-    backend_.Linear(activated, w.down, w.down_bias, out);
+    backend_.SiluAndMulLinear(gate_up, w.down, w.down_bias, activated, out);
     return;
   }
   const Tensor router_logits = scratch_.router_logits.tensor().Rows(0, tokens);

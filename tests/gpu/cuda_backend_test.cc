@@ -7,6 +7,7 @@
 #include <random>
 
 #include "engine_svc/executor/cpu_backend.h"
+#include "kernels/gemv_plan.h"
 #include "gtest/gtest.h"
 
 namespace tern {
@@ -92,6 +93,47 @@ TEST_F(CudaBackendTest, LinearMatchesTheCpuGemm) {
       EXPECT_LT(RelativeError(Host(out), ref), out_type == DType::kFloat32 ? 1e-4 : 5e-3)
           << m << "x" << n << "x" << k;
     }
+  }
+}
+
+// Linear with bias and SiluAndMulLinear on cuBLASLt (the default backend)
+// and on the weight-streaming kernel (a backend that uses it up to its row
+// limit, with its fused bias and activation); more rows than the limit take
+// cuBLASLt on both.
+TEST_F(CudaBackendTest, LinearWithBiasAndFusedActivationMatchTheCpu) {
+  CudaBackendConfig streaming_config;
+  streaming_config.gemv_max_rows = kernels::kGemvMaxRows;
+  absl::StatusOr<std::unique_ptr<CudaBackend>> streaming = CudaBackend::Create(streaming_config);
+  ASSERT_TRUE(streaming.ok()) << streaming.status();
+  const int64_t n = 520, k = 1032;
+  for (CudaBackend* backend : {gpu_.get(), streaming->get()}) {
+    const bool streams = backend != gpu_.get();
+    for (int64_t m : {1, 6, 16, 17, 40}) {
+      std::vector<float> x = Random(m * 2 * k), w = Random(n * k, 0.05f), bias = Random(n);
+      std::vector<uint16_t> w_bits(w.size());
+      for (size_t i = 0; i < w.size(); ++i) w_bits[i] = FloatToBFloat16(w[i]);
+      const Tensor cpu_w(w_bits.data(), DType::kBFloat16, {n, k});
+      // Linear with bias: x's first k columns, through a strided view.
+      std::vector<float> ref(m * n), activated(m * k), fused_ref(m * n);
+      cpu_.Linear(Cpu(x, {m, 2 * k}).Columns(0, k), cpu_w, Cpu(bias, {n}), Cpu(ref, {m, n}));
+      cpu_.SiluAndMulLinear(Cpu(x, {m, 2 * k}), cpu_w, Cpu(bias, {n}), Cpu(activated, {m, k}),
+                            Cpu(fused_ref, {m, n}));
+      const Tensor gx = Device(x, {m, 2 * k}), gw = Device(w, {n, k}), gbias = Device(bias, {n}, DType::kFloat32);
+      Tensor out = Output({m, n});
+      backend->Linear(gx.Columns(0, k), gw, gbias, out);
+      EXPECT_LT(RelativeError(Host(out), ref), 5e-3) << m << " streams=" << streams;
+      if (streams && m <= kernels::kGemvMaxRows) {  // cuBLASLt takes no bias with float32 output.
+        Tensor out_float = Output({m, n}, DType::kFloat32);
+        backend->Linear(gx.Columns(0, k), gw, gbias, out_float);
+        EXPECT_LT(RelativeError(Host(out_float), ref), 1e-4) << m;
+      }
+      Tensor fused = Output({m, n});
+      backend->SiluAndMulLinear(gx, gw, gbias, Output({m, k}), fused);
+      // The activation is rounded to bf16 on the GPU: a relative error of 2^-9
+      // per element, well under 1e-2 for the product.
+      EXPECT_LT(RelativeError(Host(fused), fused_ref), 1e-2) << m << " streams=" << streams;
+    }
+    ASSERT_TRUE(backend->Synchronize().ok());
   }
 }
 

@@ -8,6 +8,7 @@
 #include "engine_svc/executor/cuda/cuda_graphs.h"
 #include "engine_svc/executor/cuda/cuda_status.h"
 #include "kernels/elementwise.h"
+#include "kernels/gemv.h"
 #include "kernels/moe.h"
 #include "kernels/paged_attention.h"
 
@@ -49,6 +50,7 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
   }
   std::unique_ptr<CudaBackend> backend(new CudaBackend());
   backend->device_ = config.device;
+  backend->gemv_max_rows_ = std::min(config.gemv_max_rows, kernels::kGemvMaxRows);
   TERN_CUDA_RETURN_IF_ERROR(cudaSetDevice(config.device), "cudaSetDevice");
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&backend->stream_, cudaStreamNonBlocking),
                             "cudaStreamCreate");
@@ -283,7 +285,26 @@ void CudaBackend::AddRmsNorm(const Tensor& x, float x_scale, const Tensor& weigh
         "AddRmsNorm");
 }
 
+bool CudaBackend::TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out) {
+  kernels::GemvArgs gemv;
+  gemv.x = Bf16(x);
+  gemv.ldx = x.row_stride();
+  gemv.gated = gated;
+  gemv.w = Bf16(w);
+  gemv.bias = bias.empty() ? nullptr : bias.data_as<float>();
+  gemv.out = out.data();
+  gemv.ldo = out.row_stride();
+  gemv.out_float = out.dtype() == DType::kFloat32;
+  gemv.m = x.dim(0);
+  gemv.n = w.dim(0);
+  gemv.k = w.dim(1);
+  if (gemv.m > gemv_max_rows_ || !kernels::GemvSupports(gemv)) return false;
+  Check(kernels::Gemv(gemv, stream_), "Gemv");
+  return true;
+}
+
 void CudaBackend::Linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor out) {
+  if (TryGemv(x, false, w, bias, out)) return;
   const bool out_float = out.dtype() == DType::kFloat32;
   const absl::Status status = gemm_->Run(x.data(), x.row_stride(), w.data(), out.data(), out.row_stride(),
                                          out_float, x.dim(0), w.dim(0), w.dim(1), stream_);
@@ -372,6 +393,12 @@ void CudaBackend::SiluAndMul(const Tensor& x, Tensor out) {
         "SiluAndMul");
 }
 
+void CudaBackend::SiluAndMulLinear(const Tensor& gate_up, const Tensor& w, const Tensor& bias,
+                                   Tensor activated, Tensor out) {
+  if (TryGemv(gate_up, true, w, bias, out)) return;
+  Backend::SiluAndMulLinear(gate_up, w, bias, activated, out);
+}
+
 void CudaBackend::MoeRoute(const Tensor& router_logits, int64_t top_k, bool renormalize,
                            Tensor topk_ids, Tensor topk_weights) {
   Check(kernels::MoeRoute(router_logits.data_as<float>(), router_logits.dim(0),
@@ -394,18 +421,28 @@ absl::Status CudaBackend::EnsureMoeWorkspace(int64_t bytes) {
 
 void CudaBackend::MoeExperts(const Tensor& x, const Tensor& topk_ids, const Tensor& topk_weights,
                              const Tensor& w13, const Tensor& w2, Tensor out) {
-  const int64_t tokens = x.dim(0);
-  const int hidden = static_cast<int>(x.dim(1));
-  const absl::Status status = EnsureMoeWorkspace(kernels::MoeExpertsWorkspaceBytes(tokens, hidden));
+  CHECK(topk_ids.is_contiguous() && topk_weights.is_contiguous()) << "MoeExperts: routing rows must be packed";
+  kernels::MoeExpertsArgs args;
+  args.x = Bf16(x);
+  args.x_stride = x.row_stride();
+  args.tokens = x.dim(0);
+  args.hidden = static_cast<int>(x.dim(1));
+  args.inter = static_cast<int>(w2.dim(2));
+  args.experts = static_cast<int>(w13.dim(0));
+  args.top_k = static_cast<int>(topk_ids.dim(1));
+  args.topk_ids = topk_ids.data_as<int32_t>();
+  args.topk_weights = topk_weights.data_as<float>();
+  args.w13 = Bf16(w13);
+  args.w2 = Bf16(w2);
+  args.out = Bf16(out);
+  args.out_stride = out.row_stride();
+  const absl::Status status = EnsureMoeWorkspace(
+      kernels::MoeExpertsWorkspaceBytes(args.tokens, args.top_k, args.experts, args.hidden, args.inter));
   if (!status.ok()) {
     if (first_error_.ok()) first_error_ = status;
     return;
   }
-  Check(kernels::MoeExperts(Bf16(x), x.row_stride(), tokens, hidden, static_cast<int>(w2.dim(2)),
-                            static_cast<int>(topk_ids.dim(1)), topk_ids.data_as<int32_t>(),
-                            topk_weights.data_as<float>(), Bf16(w13), Bf16(w2), moe_workspace_,
-                            Bf16(out), out.row_stride(), stream_),
-        "MoeExperts");
+  Check(kernels::MoeExperts(args, moe_workspace_, stream_), "MoeExperts");
 }
 
 void CudaBackend::GatherRows(const Tensor& x, const Tensor& indices, Tensor out) {

@@ -1,7 +1,8 @@
 // The GPU backend: bf16 activations and KV cache, bf16 weight matrices,
-// float32 norm weights and logits. GEMMs go through cuBLASLt; every other op
-// is a kernel from kernels/; sampling is CudaSampler's. All work is enqueued
-// on one stream; CopyToHost and Sample wait for it.
+// float32 norm weights and logits. GEMMs go through cuBLASLt (or, if
+// configured, the weight-streaming kernel for few rows); every other op is a
+// kernel from kernels/; sampling is CudaSampler's. All work is enqueued on
+// one stream; CopyToHost and Sample wait for it.
 #ifndef TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_
 #define TERN_ENGINE_SVC_EXECUTOR_CUDA_CUDA_BACKEND_H_
 
@@ -19,6 +20,12 @@ namespace tern {
 struct CudaBackendConfig {
   int device = 0;
   int64_t gemm_workspace_bytes = int64_t{32} << 20;
+  // Linear layers (and SiluAndMulLinear, fused) with at most this many rows
+  // run on the weight-streaming kernel (kernels/gemv.h) instead of
+  // cuBLASLt; 0: never. Off by default: on an H200 (bench_gemv, Llama-3-8B
+  // decode shapes, bench/results/h200_2026-11-21_kernels) cuBLASLt is faster
+  // at every row count (at one row, 91% over a decoder layer's projections).
+  int gemv_max_rows = 0;
 };
 
 // Thread safety: one thread at a time (like every Backend).
@@ -68,6 +75,11 @@ class CudaBackend : public Backend {
                       const Tensor& k_cache, const Tensor& v_cache, float scale,
                       int64_t sliding_window, Tensor out) override;
   void SiluAndMul(const Tensor& x, Tensor out) override;
+  // Up to gemv_max_rows rows: one weight-streaming GEMM that applies the
+  // activation as it stages x (kernels/gemv.h); otherwise SiluAndMul, then
+  // Linear.
+  void SiluAndMulLinear(const Tensor& gate_up, const Tensor& w, const Tensor& bias, Tensor activated,
+                        Tensor out) override;
   void MoeRoute(const Tensor& router_logits, int64_t top_k, bool renormalize, Tensor topk_ids,
                 Tensor topk_weights) override;
   void MoeExperts(const Tensor& x, const Tensor& topk_ids, const Tensor& topk_weights,
@@ -83,8 +95,13 @@ class CudaBackend : public Backend {
   absl::Status EnsureBatchCapacity(int64_t bytes);
   absl::Status EnsureMoeWorkspace(int64_t bytes);
   absl::Status EnsureAttentionWorkspace(int64_t bytes);
+  // Runs out = x w^T + bias on the weight-streaming kernel if it serves the
+  // shape (x's first `k` columns, or silu(x[:, :k]) * x[:, k:2k] if gated);
+  // false (nothing enqueued) otherwise.
+  bool TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out);
 
   int device_ = 0;
+  int gemv_max_rows_ = 0;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t batch_copied_ = nullptr;
   std::unique_ptr<CublasLtGemm> gemm_;

@@ -1,0 +1,262 @@
+#include <cooperative_groups.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "kernels/device_utils.cuh"
+#include "kernels/gemv.h"
+#include "kernels/launch.cuh"
+#include "kernels/ptx.cuh"
+
+namespace tern::kernels {
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kWarps = kGemvRowsPerCta / 16;
+constexpr int kThreads = kWarps * 32;
+constexpr int kGroup = 4;  // Steps per batch of loads; two batches in flight per warp.
+
+struct GemvParams {
+  const bf16* x;
+  int64_t ldx;
+  bool gated;
+  const bf16* w;
+  const float* bias;
+  void* out;
+  int64_t ldo;
+  int m;
+  int64_t n, k, k_per_split;
+  int splits;
+};
+
+// silu(gate) * up of 8 bf16 pairs, rounded to bf16 (as SiluAndMul does).
+__device__ __forceinline__ uint4 SiluAndMul8(const uint4& gate, const uint4& up) {
+  const bf16* g = reinterpret_cast<const bf16*>(&gate);
+  const bf16* u = reinterpret_cast<const bf16*>(&up);
+  float v[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const float x = ToFloat(g[i]);
+    v[i] = x / (1.0f + __expf(-x)) * ToFloat(u[i]);
+  }
+  return make_uint4(PackBf16(v[0], v[1]), PackBf16(v[2], v[3]), PackBf16(v[4], v[5]), PackBf16(v[6], v[7]));
+}
+
+// Shared x slice: for step s (32 K values) and x row t, four 16-byte chunks
+// (K offsets 0, 8, 16, 24 of the step) at xs[(s * m + t) * 4 + chunk]. Lane
+// (r, q) of a warp reads chunk q of row 8b + r: a warp's reads are contiguous.
+//
+// MMA K permutation within a step: lane (r, q) holds weight K values
+// 8q .. 8q + 7 of rows r and r + 8 (16 bytes each). The first MMA takes
+// K 8q + {0, 1} as the fragment's columns (2q, 2q + 1) and 8q + {2, 3} as
+// (2q + 8, 2q + 9); the second MMA takes 8q + {4..7} the same way. The x
+// chunk q of the lane's row holds exactly the matching B fragment values.
+template <int kNb>
+__device__ __forceinline__ void MmaStep(float (&acc)[kNb][4], const uint4& lo, const uint4& hi,
+                                        const uint4* xs, int step, int m, int lane) {
+  const int r = lane >> 2, q = lane & 3;
+  const uint32_t a0[4] = {lo.x, hi.x, lo.y, hi.y};
+  const uint32_t a1[4] = {lo.z, hi.z, lo.w, hi.w};
+#pragma unroll
+  for (int b = 0; b < kNb; ++b) {
+    const int t = b * 8 + r;
+    const uint4 xv = t < m ? xs[(step * m + t) * 4 + q] : make_uint4(0, 0, 0, 0);
+    Mma16816(acc[b], a0, xv.x, xv.y);
+    Mma16816(acc[b], a1, xv.z, xv.w);
+  }
+}
+
+// Grid (splits, row blocks); cluster (splits, 1, 1). kNb fragments of 8 x rows.
+template <int kNb, typename OutT>
+__global__ void __launch_bounds__(kThreads) GemvKernel(const GemvParams p) {
+  extern __shared__ uint4 smem[];
+  const int steps_per_split = static_cast<int>(p.k_per_split / kGemvKStep);
+  uint4* xs = smem;
+  constexpr int kRedStride = kNb * 8 + 1;  // Odd: the reduction's column reads hit distinct banks.
+  float* red = reinterpret_cast<float*>(smem + steps_per_split * p.m * 4);  // [128][kRedStride]
+
+  const int split = blockIdx.x;
+  const int64_t k_begin = static_cast<int64_t>(split) * p.k_per_split;
+  const int k_len = static_cast<int>(min(p.k_per_split, p.k - k_begin));
+  const int steps = (k_len + kGemvKStep - 1) / kGemvKStep;
+  const int groups = k_len / kGemvKStep / kGroup;  // Batches of kGroup whole steps.
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, r = lane >> 2, q = lane & 3;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.y) * kGemvRowsPerCta + warp * 16;
+  const bool active = row0 < p.n;
+  // Rows past n read row n - 1 (valid memory); their sums are never stored.
+  const bf16* w_lo = p.w + min(row0 + r, p.n - 1) * p.k + k_begin + q * 8;
+  const bf16* w_hi = p.w + min(row0 + r + 8, p.n - 1) * p.k + k_begin + q * 8;
+
+  // Weights do not depend on earlier kernels: start streaming them first.
+  uint4 lo[kGroup], hi[kGroup];
+  if (active && groups > 0) {
+#pragma unroll
+    for (int u = 0; u < kGroup; ++u) {
+      lo[u] = LoadStreaming16(w_lo + u * kGemvKStep);
+      hi[u] = LoadStreaming16(w_hi + u * kGemvKStep);
+    }
+  }
+  GridDependencyWait();
+  LaunchDependents();
+
+  const int chunks = steps * p.m * 4;
+  for (int i = threadIdx.x; i < chunks; i += kThreads) {
+    const int s = i / (p.m * 4), rest = i - s * (p.m * 4), t = rest >> 2, c = rest & 3;
+    const int kk = s * kGemvKStep + c * 8;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (kk < k_len) {
+      const bf16* src = p.x + t * p.ldx + k_begin + kk;
+      v = *reinterpret_cast<const uint4*>(src);
+      if (p.gated) v = SiluAndMul8(v, *reinterpret_cast<const uint4*>(src + p.k));
+    }
+    xs[i] = v;
+  }
+  __syncthreads();
+
+  float acc[kNb][4] = {};
+  if (active) {
+    for (int g = 0; g < groups; ++g) {
+      uint4 next_lo[kGroup], next_hi[kGroup];
+      if (g + 1 < groups) {
+#pragma unroll
+        for (int u = 0; u < kGroup; ++u) {
+          next_lo[u] = LoadStreaming16(w_lo + ((g + 1) * kGroup + u) * kGemvKStep);
+          next_hi[u] = LoadStreaming16(w_hi + ((g + 1) * kGroup + u) * kGemvKStep);
+        }
+      } else {
+#pragma unroll
+        for (int u = 0; u < kGroup; ++u) next_lo[u] = next_hi[u] = make_uint4(0, 0, 0, 0);
+      }
+#pragma unroll
+      for (int u = 0; u < kGroup; ++u) MmaStep<kNb>(acc, lo[u], hi[u], xs, g * kGroup + u, p.m, lane);
+#pragma unroll
+      for (int u = 0; u < kGroup; ++u) {
+        lo[u] = next_lo[u];
+        hi[u] = next_hi[u];
+      }
+    }
+    // The remaining steps, the last possibly partial (k is a multiple of 8,
+    // so a lane's 16 bytes are wholly inside or outside).
+    for (int s = groups * kGroup; s < steps; ++s) {
+      const bool valid = s * kGemvKStep + q * 8 < k_len;
+      const uint4 zero = make_uint4(0, 0, 0, 0);
+      const uint4 a_lo = valid ? LoadStreaming16(w_lo + s * kGemvKStep) : zero;
+      const uint4 a_hi = valid ? LoadStreaming16(w_hi + s * kGemvKStep) : zero;
+      MmaStep<kNb>(acc, a_lo, a_hi, xs, s, p.m, lane);
+    }
+  }
+
+  // Partial sums: red[weight row in block][x row].
+  const int lr = warp * 16 + r;
+#pragma unroll
+  for (int b = 0; b < kNb; ++b) {
+    red[lr * kRedStride + b * 8 + 2 * q] = acc[b][0];
+    red[lr * kRedStride + b * 8 + 2 * q + 1] = acc[b][1];
+    red[(lr + 8) * kRedStride + b * 8 + 2 * q] = acc[b][2];
+    red[(lr + 8) * kRedStride + b * 8 + 2 * q + 1] = acc[b][3];
+  }
+  cg::cluster_group cluster = cg::this_cluster();
+  if (p.splits > 1) {
+    cluster.sync();
+  } else {
+    __syncthreads();
+  }
+  // This CTA finishes its share of the block's rows, adding the splits in order.
+  const int rows_per_rank = (kGemvRowsPerCta + p.splits - 1) / p.splits;
+  const int first = split * rows_per_rank;
+  const int count = max(0, min(rows_per_rank, kGemvRowsPerCta - first));
+  const int64_t block_row = static_cast<int64_t>(blockIdx.y) * kGemvRowsPerCta;
+  OutT* out = static_cast<OutT*>(p.out);
+  for (int i = threadIdx.x; i < count * p.m; i += kThreads) {
+    const int t = i / count, row = first + (i - t * count);
+    const int64_t n = block_row + row;
+    if (n >= p.n) continue;
+    float sum = 0.0f;
+    for (int s = 0; s < p.splits; ++s) {
+      const float* src = p.splits > 1 ? cluster.map_shared_rank(red, s) : red;
+      sum += src[row * kRedStride + t];
+    }
+    if (p.bias != nullptr) sum += p.bias[n];
+    Store(out + t * p.ldo + n, sum);
+  }
+  // No CTA may leave while another reads its shared memory.
+  if (p.splits > 1) cluster.sync();
+}
+
+using KernelFn = void (*)(GemvParams);
+
+template <typename OutT>
+KernelFn KernelFor(int fragments) {
+  switch (fragments) {
+    case 1:
+      return GemvKernel<1, OutT>;
+    case 2:
+      return GemvKernel<2, OutT>;
+    case 3:
+      return GemvKernel<3, OutT>;
+    default:
+      return GemvKernel<4, OutT>;
+  }
+}
+
+// Raises a kernel's dynamic shared-memory limit once per device.
+cudaError_t PrepareKernel(KernelFn kernel) {
+  struct Done {
+    KernelFn kernel;
+    int device;
+    cudaError_t error;
+  };
+  static std::mutex mutex;
+  static std::vector<Done>* done = new std::vector<Done>();
+  int device = 0;
+  if (const cudaError_t error = cudaGetDevice(&device); error != cudaSuccess) return error;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const Done& d : *done) {
+    if (d.kernel == kernel && d.device == device) return d.error;
+  }
+  constexpr int kMaxSmem =
+      static_cast<int>(kGemvMaxXSmemBytes) + kGemvRowsPerCta * (kGemvMaxRows + 1) * 4;
+  const cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
+  done->push_back({kernel, device, error});
+  return error;
+}
+
+bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
+bool GemvSupports(const GemvArgs& a) {
+  return PlanGemv(a.m, a.n, a.k, 1).splits > 0 && Aligned16(a.x) && Aligned16(a.w) && a.ldx % 8 == 0 &&
+         a.ldx >= (a.gated ? 2 * a.k : a.k) && a.ldo >= a.n && a.out != nullptr;
+}
+
+cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
+  if (!GemvSupports(a)) return cudaErrorInvalidValue;
+  const GemvPlan plan = PlanGemv(a.m, a.n, a.k, CurrentDeviceSmCount(), a.splits);
+  const int fragments = static_cast<int>((a.m + 7) / 8);
+  const KernelFn kernel = a.out_float ? KernelFor<float>(fragments) : KernelFor<bf16>(fragments);
+  if (const cudaError_t error = PrepareKernel(kernel); error != cudaSuccess) return error;
+  GemvParams p;
+  p.x = a.x;
+  p.ldx = a.ldx;
+  p.gated = a.gated;
+  p.w = a.w;
+  p.bias = a.bias;
+  p.out = a.out;
+  p.ldo = a.ldo;
+  p.m = static_cast<int>(a.m);
+  p.n = a.n;
+  p.k = a.k;
+  p.k_per_split = plan.k_per_split;
+  p.splits = plan.splits;
+  LaunchShape shape;
+  shape.grid = dim3(static_cast<unsigned>(plan.splits), static_cast<unsigned>(plan.row_blocks));
+  shape.block = dim3(kThreads);
+  shape.smem_bytes = static_cast<size_t>(plan.smem_bytes);
+  shape.cluster_x = static_cast<unsigned>(plan.splits);
+  return LaunchKernel(kernel, shape, stream, p);
+}
+
+}  // namespace tern::kernels

@@ -1,0 +1,73 @@
+// Weight-streaming GEMM for few rows: out[m, n] = x[m, k] w[n, k]^T (+ bias),
+// m <= kGemvMaxRows (gemv_plan.h), optionally with SiLU-and-mul applied to x
+// as it is staged. Each weight byte is read exactly once, with 16-byte loads
+// straight into tensor-core fragments.
+//
+// Status (H200, bench_gemv, bench/results/h200_2026-11-21_kernels): correct,
+// but slower than cuBLASLt on Llama-3-8B decode shapes. At one row, with one
+// CTA per SM (the plan's choice, picked from a split sweep), it runs each
+// projection at 87-105% of cuBLASLt's speed (faster on o_proj only) and a
+// decoder layer's four projections together at 91%; more rows lose more.
+// Not measured, the likely limit: each load instruction asks for only 64
+// bytes of each of 8 rows, so requests, not bytes in flight, run out. A
+// version that streamed rows through shared memory with 1-D bulk copies of
+// 0.5-1 KiB per row was slower still (34-84% of cuBLASLt at one row).
+// CudaBackend uses this kernel only when configured to
+// (CudaBackendConfig::gemv_max_rows).
+//
+// Design: a CTA of 8 warps takes 128 weight rows (16 per warp, the M side of
+// bf16 mma.sync m16n8k16) and one K split; the x rows are the MMA's N side
+// (8 per fragment, up to 4 fragments), staged once per CTA in shared memory
+// and reused by all 8 warps. Each lane loads 16 contiguous bytes of a weight
+// row per 32-K step, which hold the A fragments of two MMAs once K is
+// permuted within the step (x is permuted the same way), and a warp keeps two
+// groups of 4 steps of loads in flight. The K splits of a 128-row block form
+// one thread-block cluster: each CTA leaves its float32 partial sums in its
+// shared memory and the cluster adds them up through distributed shared
+// memory in a fixed order (deterministic, no workspace, no second kernel).
+// Weight loads of the first steps are issued before waiting on the previous
+// kernel (programmatic dependent launch), hiding the launch gap.
+//
+// Layouts: x [m, k] bf16, row stride ldx; w [n, k] bf16, contiguous; bias [n]
+// float32 or null; out [m, n] bf16 or float32, row stride ldo.
+#ifndef TERN_KERNELS_GEMV_H_
+#define TERN_KERNELS_GEMV_H_
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/gemv_plan.h"
+
+namespace tern::kernels {
+
+struct GemvArgs {
+  const __nv_bfloat16* x = nullptr;
+  int64_t ldx = 0;
+  // The product's x is silu(x[:, :k]) * x[:, k:2k], rounded to bf16 as
+  // SiluAndMul rounds it (an MLP's down projection with its activation).
+  bool gated = false;
+  const __nv_bfloat16* w = nullptr;
+  const float* bias = nullptr;  // Optional.
+  void* out = nullptr;
+  int64_t ldo = 0;
+  bool out_float = false;  // float32 out, else bf16.
+  int64_t m = 0, n = 0, k = 0;
+  // 0: PlanGemv's split count; otherwise this many K splits, fewer if the
+  // x slice would not fit (for measuring the plan's choice).
+  int splits = 0;
+};
+
+// Whether Gemv serves these arguments: PlanGemv accepts the shape, x and w
+// are 16-byte aligned, ldx is a multiple of 8 and at least k (2k if gated).
+// Host-only, cheap.
+bool GemvSupports(const GemvArgs& args);
+
+// Enqueues the product on `stream`. No allocation, no synchronization (CUDA
+// graph capturable). cudaErrorInvalidValue when !GemvSupports(args).
+cudaError_t Gemv(const GemvArgs& args, cudaStream_t stream);
+
+}  // namespace tern::kernels
+
+#endif  // TERN_KERNELS_GEMV_H_
