@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -47,7 +48,14 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-const std::string kModelDir = std::string(TERN_SOURCE_DIR) + "/tests/data/e2e/qwen3-tiny";
+// Where the build put things; $TERN_TEST_DATA_DIR and $TERN_GATEWAY override
+// them (a bundle run on another machine).
+std::string FromEnv(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+const std::string kModelDir =
+    FromEnv("TERN_TEST_DATA_DIR", std::string(TERN_SOURCE_DIR) + "/tests/data") + "/e2e/qwen3-tiny";
 
 // Token ids that decode to a whole ASCII word each, so every token makes
 // exactly one SSE content chunk.
@@ -226,7 +234,7 @@ struct Setup {
       s->server = builder.BuildAndStart();
       s->server->GetHealthCheckService()->SetServingStatus(v1::EngineCore::service_full_name(), true);
       absl::StatusOr<std::unique_ptr<SupervisedProcess>> gateway = SupervisedProcess::Start(
-          {std::string(TERN_BINARY_DIR) + "/client_svc/tern-gateway", "--model", kModelDir, "--engines",
+          {FromEnv("TERN_GATEWAY", std::string(TERN_BINARY_DIR) + "/client_svc/tern-gateway"), "--model", kModelDir, "--engines",
            absl::StrCat("127.0.0.1:", engine_port), "--host", "127.0.0.1", "--port", "0", "--grpc-port", "-1",
            "--io-threads", "1", "--worker-threads", "1", "--engine-wait-timeout", "10", "--log-level", "warning"},
           "[gateway] ");
