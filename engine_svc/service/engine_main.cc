@@ -136,8 +136,9 @@ absl::Status Serve() {
   info.set_vocab_size(static_cast<uint32_t>(model.vocab_size));
   info.set_max_model_len(static_cast<uint32_t>(engine.core_config.scheduler.max_model_len));
   info.set_block_size(static_cast<uint32_t>(engine.runner->block_size()));
-  info.set_layout_fingerprint(
-      LayoutFingerprint(model, engine.runner->block_size(), engine.runner->backend().activation_dtype()));
+  const KvLayout kv_layout = MakeKvLayout(model, model_name, engine.runner->block_size(),
+                                         engine.runner->backend().activation_dtype());
+  info.set_layout_fingerprint(kv_layout.Fingerprint());
   info.set_role(role);
   info.set_num_kv_blocks(static_cast<uint32_t>(engine.runner->num_kv_blocks()));
   for (int32_t id : engine.eos_token_ids) info.add_eos_token_ids(id);
