@@ -59,8 +59,9 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
         "the prompt (", prompt_len, " tokens) plus max_tokens (", spec.sampling.max_tokens,
         ") is ", total, " tokens, over the maximum model length of ", config_.max_model_len));
   }
-  // The last token is never computed, so a request needs blocks for total - 1.
-  const int64_t blocks = kv_.BlocksFor(total - 1);
+  // The last token is never computed, so a request needs blocks for total - 1;
+  // a sending request stops after its first token, so for its prompt.
+  const int64_t blocks = kv_.BlocksFor(spec.kv_handoff == KvHandoff::kSend ? prompt_len : total - 1);
   if (blocks > kv_.num_blocks()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the request needs ", blocks, " KV blocks but the cache holds only ", kv_.num_blocks()));

@@ -127,11 +127,14 @@ void EngineLoop::Run() {
       auto has_input = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || abort_all_ || !admissions_.empty() || !aborts_.empty() || !fetch_events_.empty();
       };
-      if (!core_.HasUnfinishedRequests()) {
+      const Scheduler& scheduler = core_.scheduler();
+      if (!core_.HasUnfinishedRequests() || scheduler.num_running() + scheduler.num_waiting() == 0) {
+        // Nothing to compute (at most requests waiting for their KV, whose
+        // arrival is news): sleep until news.
         mu_.AwaitWithTimeout(absl::Condition(&has_input), options_.state_interval);
       } else if (idle_) {
-        // Nothing could run (requests wait for KV, or for blocks that
-        // handoffs hold): wait for news rather than spin.
+        // Nothing could run last step (requests wait for blocks that
+        // handoffs hold): wait for news rather than spin, briefly.
         mu_.AwaitWithTimeout(absl::Condition(&has_input), absl::Milliseconds(2));
       }
       if (stopping_) break;

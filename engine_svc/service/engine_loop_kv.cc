@@ -159,7 +159,7 @@ absl::Status EngineLoop::WriteReceivedBlocks(Receive& receive, FetchEvent& event
 }
 
 void EngineLoop::FailReceive(const std::string& id, const absl::Status& status) {
-  live_[id].receive.reset();  // Cancels the fetch: the prefill engine frees its blocks.
+  live_.find(id)->second.receive.reset();  // Cancels the fetch: the prefill engine frees its blocks.
   const bool refused = status.code() == absl::StatusCode::kFailedPrecondition ||
                        status.code() == absl::StatusCode::kInvalidArgument;
   if (options_.pd_fallback_local && !refused) {

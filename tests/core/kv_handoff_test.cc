@@ -28,6 +28,14 @@ RequestSpec Spec(const std::string& id, int32_t prompt_len, int64_t max_tokens, 
   return spec;
 }
 
+// What a prefill engine sends after the last block.
+KvReceived FirstToken(int32_t token, int64_t num_cached_tokens = 0) {
+  KvReceived received;
+  received.first_token = token;
+  received.num_cached_tokens = num_cached_tokens;
+  return received;
+}
+
 class KvHandoffTest : public ::testing::Test {
  protected:
   KvHandoffTest() {
@@ -85,8 +93,8 @@ TEST_F(KvHandoffTest, AReceivingRequestReservesItsPromptAndComputesNothingUntilT
   EXPECT_EQ(StepOnce(), std::vector<std::string>{});
   EXPECT_TRUE(core_->TakeKvReceives().empty());
 
-  ASSERT_TRUE(core_->CompleteKvReceive("r", {.first_token = 500, .logprobs = std::nullopt, .num_cached_tokens = 4}));
-  EXPECT_FALSE(core_->CompleteKvReceive("r", {.first_token = 500}));
+  ASSERT_TRUE(core_->CompleteKvReceive("r", FirstToken(500, 4)));
+  EXPECT_FALSE(core_->CompleteKvReceive("r", FirstToken(500)));
   EngineOutputs first = core_->TakePendingOutputs();
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].new_token_ids.size(), 1u);
@@ -108,7 +116,7 @@ TEST_F(KvHandoffTest, ReceivedPromptBlocksJoinThePrefixCacheAndCachedOnesAreNotR
   ASSERT_TRUE(core_->AddRequest(Spec("a", 10, 1, KvHandoff::kReceive)).ok());
   StepOnce();
   const std::vector<int32_t> blocks_a = core_->TakeKvReceives()[0].block_ids;
-  ASSERT_TRUE(core_->CompleteKvReceive("a", {.first_token = 500}));
+  ASSERT_TRUE(core_->CompleteKvReceive("a", FirstToken(500)));
   RunToCompletion();
   // The same prompt again: its two full blocks (not the last token's) are cached.
   ASSERT_TRUE(core_->AddRequest(Spec("b", 10, 1, KvHandoff::kReceive)).ok());
@@ -127,8 +135,8 @@ TEST_F(KvHandoffTest, TheReceivedFirstTokenIsStopCheckedLikeASampledOne) {
   ASSERT_TRUE(core_->AddRequest(Spec("one", 6, 1, KvHandoff::kReceive)).ok());
   StepOnce();
   ASSERT_EQ(core_->TakeKvReceives().size(), 2u);
-  ASSERT_TRUE(core_->CompleteKvReceive("eos", {.first_token = 2}));
-  ASSERT_TRUE(core_->CompleteKvReceive("one", {.first_token = 7}));
+  ASSERT_TRUE(core_->CompleteKvReceive("eos", FirstToken(2)));
+  ASSERT_TRUE(core_->CompleteKvReceive("one", FirstToken(7)));
   EngineOutputs outputs = core_->TakePendingOutputs();
   ASSERT_EQ(outputs.size(), 2u);
   EXPECT_TRUE(outputs[0].finished);
@@ -149,7 +157,7 @@ TEST_F(KvHandoffTest, AbortingARequestWaitingForKvFreesItsBlocks) {
   EXPECT_EQ(outputs[0].finish_reason, FinishReason::kAbort);
   EXPECT_EQ(FreeBlocks(), kBlocks);
   EXPECT_EQ(core_->scheduler().num_receiving_kv(), 0);
-  EXPECT_FALSE(core_->CompleteKvReceive("r", {.first_token = 500}));
+  EXPECT_FALSE(core_->CompleteKvReceive("r", FirstToken(500)));
   EXPECT_FALSE(core_->HasUnfinishedRequests());
 }
 
@@ -190,6 +198,16 @@ TEST_F(KvHandoffTest, ASendingRequestStopsAfterItsFirstTokenAndHoldsItsBlocksUnt
   ASSERT_TRUE(core_->AddRequest(Spec("s2", 10, 5, KvHandoff::kSend)).ok());
   EXPECT_EQ(StepOnce(), std::vector<std::string>{"s2:2"});
   EXPECT_EQ(finished_["s2"].num_cached_tokens, 8);
+}
+
+TEST_F(KvHandoffTest, ASendingRequestNeedsRoomForItsPromptOnlyWhateverItsMaxTokens) {
+  // 10 + 100 tokens need 28 blocks of the 11: only a sender, which stops
+  // after one token, fits.
+  EXPECT_EQ(core_->AddRequest(Spec("whole", 10, 100, KvHandoff::kNone)).code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(core_->AddRequest(Spec("sender", 10, 100, KvHandoff::kSend)).ok());
+  EXPECT_EQ(StepOnce(), std::vector<std::string>{"sender:10"});
+  EXPECT_EQ(tokens_["sender"], std::vector<int32_t>{100});
 }
 
 TEST_F(KvHandoffTest, HandoffsNeedOneSampleAtLeastOneTokenAndNoPromptLogits) {
