@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tern/v1/engine.grpc.pb.h"
+#include "tern/v1/router.grpc.pb.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/test_data.h"
 
@@ -318,6 +319,46 @@ TEST(PdHandoffTest, EnginesRefuseTheHandoffSideTheirRoleDoesNotPlay) {
   // Plain requests run anywhere.
   EXPECT_TRUE(RunStream(*prefill.stub, Request("plain", {1, 2, 3}, 2)).status.ok());
   EXPECT_TRUE(RunStream(*decode.stub, Request("plain", {1, 2, 3}, 2)).status.ok());
+}
+
+TEST(PdHandoffTest, TheRouterPairsADecodeEngineWithAPrefillEngineForALongUncachedPrompt) {
+  Engine prefill(EngineFlags("prefill"));
+  Engine decode(EngineFlags("decode"));
+  std::string router_address;
+  std::unique_ptr<ChildProcess> router = testing::StartRouter(
+      {"--engines", decode.address + "," + prefill.address, "--pd-min-uncached-tokens", "32", "--log-level",
+       "warning"},
+      &router_address);
+  auto router_stub = v1::Router::NewStub(grpc::CreateChannel(router_address, grpc::InsecureChannelCredentials()));
+  auto route = [&](const std::vector<int32_t>& prompt, v1::RouteResponse* response) {
+    v1::RouteRequest request;
+    request.set_model("qwen3-tiny");
+    for (int32_t t : prompt) request.mutable_tokens()->add_token_ids(t);
+    request.set_max_tokens(8);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return router_stub->Route(&context, request, response);
+  };
+  v1::RouteResponse placed;
+  ASSERT_TRUE(WaitUntil([&] { return route(LongPrompt(100), &placed).ok() && !placed.prefill_engine_address().empty(); }))
+      << router->Stderr();
+  EXPECT_EQ(placed.engine_address(), decode.address);
+  EXPECT_EQ(placed.prefill_engine_address(), prefill.address);
+
+  // The placement, followed: the decode engine's output equals its own without the handoff.
+  v1::GenerateRequest request = Request("routed", LongPrompt(100), 8);
+  request.set_prefill_engine(placed.prefill_engine_address());
+  const StreamResult split = RunStream(*decode.stub, request);
+  request.clear_prefill_engine();
+  request.set_request_id("direct");
+  ExpectSameOutput(split, RunStream(*decode.stub, request), "routed");
+  EXPECT_EQ(decode.Handoffs("decode", "success"), 1);
+
+  // 20 tokens, all uncached: below the threshold, the decode engine runs it whole.
+  v1::RouteResponse whole;
+  ASSERT_TRUE(route(LongPrompt(20), &whole).ok());
+  EXPECT_EQ(whole.engine_address(), decode.address);
+  EXPECT_EQ(whole.prefill_engine_address(), "");
 }
 
 }  // namespace
