@@ -2,7 +2,10 @@
 // admission queue; every step's outputs go to each request's sink; aborts
 // reach the scheduler before the next step. It also records metrics,
 // publishes load and KV events to the state hub at least every 50 ms, and
-// beats a heartbeat that health checking watches.
+// beats a heartbeat that health checking watches. For prefill/decode
+// handoffs it fetches prompts' KV through a KvTransport and writes it into
+// the cache (decode side), or reads sending requests' blocks as they are
+// computed (prefill side): engine_loop_kv.cc.
 #ifndef TERN_ENGINE_SVC_SERVICE_ENGINE_LOOP_H_
 #define TERN_ENGINE_SVC_SERVICE_ENGINE_LOOP_H_
 
