@@ -149,16 +149,12 @@ void EngineLoop::Run() {
     Beat();
 
     Admit(admissions);
-    for (const std::string& id : aborts) {
-      if (!core_.Abort(id)) continue;
-      auto it = live_.find(id);
-      if (it != live_.end() && it->second.held) Finished(id);  // The lease ended.
-    }
+    for (const std::string& id : aborts) AbortRequest(id);
     HandleFetchEvents(fetch_events);
     if (abort_all) {
       std::vector<std::string> ids;
       for (const auto& [id, live] : live_) ids.push_back(id);
-      for (const std::string& id : ids) core_.Abort(id);
+      for (const std::string& id : ids) AbortRequest(id);
     }
     // Aborted requests' final outputs, now: no step may follow.
     EngineOutputs aborted = core_.TakePendingOutputs();
@@ -269,6 +265,12 @@ void EngineLoop::FailAll(const absl::Status& status) {
     in_flight_.clear();
   }
   for (Pending& pending : queued) pending.sink->OnError(status);
+}
+
+void EngineLoop::AbortRequest(const std::string& id) {
+  if (!core_.Abort(id)) return;
+  auto it = live_.find(id);
+  if (it != live_.end() && it->second.held) Finished(id);  // Its blocks were released: the lease ended.
 }
 
 void EngineLoop::FailRequest(const std::string& id, const absl::Status& status) {

@@ -163,6 +163,9 @@ class EngineLoop {
   void Admit(std::vector<Pending>& admissions);
   void Dispatch(EngineOutputs& outputs);
   void FailAll(const absl::Status& status);
+  // Aborts request `id` in the core; a held one (finished, blocks held) is
+  // released and leaves the in-flight set.
+  void AbortRequest(const std::string& id);
   // Ends request `id` with `status` now (its sink gets OnError).
   void FailRequest(const std::string& id, const absl::Status& status);
   // Prefill/decode handoffs, on the loop thread (engine_loop_kv.cc).

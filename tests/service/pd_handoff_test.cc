@@ -197,13 +197,17 @@ TEST(PdHandoffTest, GreedyAndSeededOutputsThroughAPrefillAndADecodeEngineEqualOn
 
   // The same 100-token prompt again: the decode engine has its first six
   // blocks cached, so only the seventh is sent; the output is unchanged.
+  // The prefill engine takes the same six blocks from its own prefix cache.
   const double received = decode.KvBlocks("received");
   const double skipped = decode.KvBlocks("skipped");
+  const double prefill_hits = prefill.Metric("tern:prefix_cache_hits_total{");
   seeded.set_request_id("seeded-again");
-  ExpectSameOutput(RunStream(*decode.stub, ViaPrefill(seeded, prefill)), RunStream(*single.stub, seeded),
-                   "seeded again");
+  const StreamResult again = RunStream(*decode.stub, ViaPrefill(seeded, prefill));
+  ExpectSameOutput(again, RunStream(*single.stub, seeded), "seeded again");
   EXPECT_EQ(decode.KvBlocks("received") - received, 1);
   EXPECT_EQ(decode.KvBlocks("skipped") - skipped, 6);
+  EXPECT_EQ(again.cached_tokens, 96u);  // The prefill engine's hit, as the decode engine reports it.
+  EXPECT_TRUE(WaitUntil([&] { return prefill.Metric("tern:prefix_cache_hits_total{") - prefill_hits == 96; }));
   EXPECT_TRUE(decode.WaitForIdlePool());
   EXPECT_TRUE(prefill.WaitForIdlePool());
 }
@@ -247,6 +251,27 @@ TEST(PdHandoffTest, KillingThePrefillEngineMidTransferFallsBackToALocalPrefillWi
   EXPECT_EQ(decode.Metric("tern:prompt_tokens_total{"), 640);  // Computed here after all.
   EXPECT_EQ(decode.Handoffs("decode", "fallback"), 1);
   EXPECT_EQ(decode.Handoffs("decode", "success"), 0);
+  EXPECT_TRUE(decode.WaitForIdlePool());
+}
+
+TEST(PdHandoffTest, APrefillEngineDrainedMidTransferExitsCleanlyAndTheRequestStillSucceeds) {
+  std::vector<std::string> flags = SlowPrefillFlags();
+  flags.insert(flags.end(), {"--drain-timeout", "0.3"});
+  Engine prefill(flags);
+  Engine decode(EngineFlags("decode"));
+  const v1::GenerateRequest request = Request("drained", LongPrompt(640), 8);
+  StreamResult result;
+  std::thread client([&] { result = RunStream(*decode.stub, ViaPrefill(request, prefill)); });
+  EXPECT_TRUE(WaitUntil([&] { return decode.KvBlocks("received") > 0; })) << "no block arrived";
+  prefill.process->Signal(SIGTERM);
+  // Past the drain timeout the held blocks are released, so the drain ends.
+  EXPECT_EQ(prefill.process->Wait(std::chrono::seconds(20)), 0) << prefill.process->Stderr();
+  client.join();
+  v1::GenerateRequest direct = request;
+  direct.set_request_id("direct");
+  ExpectSameOutput(result, RunStream(*decode.stub, direct), "drained");
+  // Whether the stream was cut before or after its last message.
+  EXPECT_EQ(decode.Handoffs("decode", "success") + decode.Handoffs("decode", "fallback"), 1);
   EXPECT_TRUE(decode.WaitForIdlePool());
 }
 
