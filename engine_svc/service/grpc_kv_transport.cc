@@ -1,5 +1,7 @@
 #include "engine_svc/service/grpc_kv_transport.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "engine_svc/service/request_conversion.h"
 #include "tern/v1/engine.grpc.pb.h"
@@ -25,7 +27,11 @@ class FetchCall : public grpc::ClientReadReactor<v1::PrefillResponse>,
     StartCall();
   }
 
-  void Cancel() { context_.TryCancel(); }
+  // A call that delivered its first token ends by itself: cancelling it then
+  // could race the prefill engine's last write and count a success as an abort.
+  void CancelUnlessDone() {
+    if (!done_.load()) context_.TryCancel();
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // OnDone follows with the call's status.
@@ -34,7 +40,7 @@ class FetchCall : public grpc::ClientReadReactor<v1::PrefillResponse>,
       sink_->OnBlocks(blocks->first_block(), blocks->num_blocks(), std::move(*blocks->mutable_data()));
     }
     if (response_.done()) {
-      done_ = true;
+      done_.store(true);
       KvReceived received;
       received.first_token = response_.first_token_id();
       if (response_.has_first_token_logprobs()) received.logprobs = FromProto(response_.first_token_logprobs());
@@ -46,7 +52,7 @@ class FetchCall : public grpc::ClientReadReactor<v1::PrefillResponse>,
   }
 
   void OnDone(const grpc::Status& status) override {
-    if (!done_) {
+    if (!done_.load()) {
       const absl::StatusCode code =
           status.ok() ? absl::StatusCode::kInternal : static_cast<absl::StatusCode>(status.error_code());
       const std::string message = status.ok() ? "the stream ended before the first token" : status.error_message();
@@ -62,14 +68,14 @@ class FetchCall : public grpc::ClientReadReactor<v1::PrefillResponse>,
   grpc::ClientContext context_;
   v1::PrefillRequest request_;
   v1::PrefillResponse response_;
-  bool done_ = false;  // Touched only by the reactions, which gRPC serializes.
+  std::atomic<bool> done_{false};  // Set by a reaction before the sink hears of it.
   std::shared_ptr<FetchCall> self_;
 };
 
 class GrpcKvFetch : public KvFetch {
  public:
   explicit GrpcKvFetch(std::shared_ptr<FetchCall> call) : call_(std::move(call)) {}
-  ~GrpcKvFetch() override { call_->Cancel(); }
+  ~GrpcKvFetch() override { call_->CancelUnlessDone(); }
 
  private:
   std::shared_ptr<FetchCall> call_;

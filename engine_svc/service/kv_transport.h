@@ -41,8 +41,9 @@ class KvFetchSink {
   virtual void OnFailed(absl::Status status) = 0;
 };
 
-// A fetch in flight. Destroying it cancels the fetch, which ends the lease:
-// the prefill engine aborts the prefill or frees the blocks it holds.
+// A fetch in flight. Destroying it before OnDone cancels the fetch, which
+// ends the lease: the prefill engine aborts the prefill or frees the blocks
+// it holds. After OnDone the fetch ends by itself.
 class KvFetch {
  public:
   virtual ~KvFetch() = default;

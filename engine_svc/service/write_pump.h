@@ -17,6 +17,8 @@ namespace tern {
 // Streams with responses to start writing. The engine loop only queues
 // (StartWrite may do the write inline on the calling thread, which would
 // stall the engine); these threads start the writes.
+//
+// Thread safety: Push may be called from any thread.
 class WritePump {
  public:
   explicit WritePump(int threads) {
