@@ -48,8 +48,7 @@ absl::Status CheckKvLayoutsMatch(const KvLayout& a, absl::string_view a_name, co
     }
   }
   if (differences.empty()) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat("KV cache layouts differ: ", absl::StrJoin(differences, "; ")));
+  return absl::FailedPreconditionError(absl::StrCat("KV cache layouts differ: ", absl::StrJoin(differences, "; ")));
 }
 
 }  // namespace tern

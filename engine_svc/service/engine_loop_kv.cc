@@ -121,9 +121,9 @@ void EngineLoop::HandleFetchEvents(std::deque<FetchEvent>& events) {
         break;
       case FetchEvent::Kind::kDone:
         if (receive.next_block != static_cast<int64_t>(receive.block_ids.size())) {
-          status = absl::InternalError(absl::StrCat("prefill engine ", live.prefill_engine, " finished after ",
-                                                    receive.next_block, " of ", receive.block_ids.size(),
-                                                    " prompt blocks"));
+          status =
+              absl::InternalError(absl::StrCat("prefill engine ", live.prefill_engine, " finished after ",
+                                               receive.next_block, " of ", receive.block_ids.size(), " prompt blocks"));
           break;
         }
         metrics_.handoff_seconds->Observe(std::chrono::duration<double>(Clock::now() - receive.start).count());
@@ -160,8 +160,8 @@ absl::Status EngineLoop::WriteReceivedBlocks(Receive& receive, FetchEvent& event
 
 void EngineLoop::FailReceive(const std::string& id, const absl::Status& status) {
   live_.find(id)->second.receive.reset();  // Cancels the fetch: the prefill engine frees its blocks.
-  const bool refused = status.code() == absl::StatusCode::kFailedPrecondition ||
-                       status.code() == absl::StatusCode::kInvalidArgument;
+  const bool refused =
+      status.code() == absl::StatusCode::kFailedPrecondition || status.code() == absl::StatusCode::kInvalidArgument;
   if (options_.pd_fallback_local && !refused) {
     LOG(WARNING) << "request " << id << ": " << status.message() << "; computing its prompt here instead";
     metrics_.CountHandoff(Side::kDecode, Outcome::kFallback);
@@ -203,13 +203,12 @@ void EngineLoop::SendKv() {
 }
 
 absl::Status EngineLoop::SendBlocks(Live& live, const Request& request, int64_t end) {
-  const int64_t per_message =
-      std::max<int64_t>(1, options_.max_kv_message_bytes / options_.kv_io->bytes_per_block());
+  const int64_t per_message = std::max<int64_t>(1, options_.max_kv_message_bytes / options_.kv_io->bytes_per_block());
   while (live.next_send_block < end) {
     const int64_t count = std::min(per_message, end - live.next_send_block);
     std::string data;
-    RETURN_IF_ERROR(options_.kv_io->ReadBlocks(
-        absl::MakeConstSpan(request.block_ids).subspan(live.next_send_block, count), &data));
+    RETURN_IF_ERROR(
+        options_.kv_io->ReadBlocks(absl::MakeConstSpan(request.block_ids).subspan(live.next_send_block, count), &data));
     metrics_.kv_blocks_sent->Increment(static_cast<double>(count));
     metrics_.kv_bytes_sent->Increment(static_cast<double>(data.size()));
     live.sink->OnKvBlocks(live.next_send_block, count, std::move(data));

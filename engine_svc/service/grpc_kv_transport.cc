@@ -12,8 +12,7 @@ namespace {
 // One Prefill call. gRPC holds it (through `self_`) until OnDone, and the
 // KvFetch handle holds it while it lives, so cancelling from the handle is
 // safe at any time.
-class FetchCall : public grpc::ClientReadReactor<v1::PrefillResponse>,
-                  public std::enable_shared_from_this<FetchCall> {
+class FetchCall : public grpc::ClientReadReactor<v1::PrefillResponse>, public std::enable_shared_from_this<FetchCall> {
  public:
   FetchCall(std::string address, std::shared_ptr<KvFetchSink> sink)
       : address_(std::move(address)), sink_(std::move(sink)) {}

@@ -75,7 +75,7 @@ inline void DropUnwritten(std::deque<T>& queue, bool writing) {
 template <typename Message>
 struct WriteAction {
   grpc::ServerWriteReactor<Message>* reactor = nullptr;
-  const Message* write = nullptr;  // StartWrite this...
+  const Message* write = nullptr;      // StartWrite this...
   std::optional<grpc::Status> finish;  // ...or Finish with this.
 
   void Run() {

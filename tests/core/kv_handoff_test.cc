@@ -61,8 +61,7 @@ class KvHandoffTest : public ::testing::Test {
   }
   void Collect(EngineOutputs& outputs) {
     for (EngineOutput& out : outputs) {
-      tokens_[out.request_id].insert(tokens_[out.request_id].end(), out.new_token_ids.begin(),
-                                     out.new_token_ids.end());
+      tokens_[out.request_id].insert(tokens_[out.request_id].end(), out.new_token_ids.begin(), out.new_token_ids.end());
       if (out.finished) finished_[out.request_id] = out;
     }
   }
@@ -203,8 +202,7 @@ TEST_F(KvHandoffTest, ASendingRequestStopsAfterItsFirstTokenAndHoldsItsBlocksUnt
 TEST_F(KvHandoffTest, ASendingRequestNeedsRoomForItsPromptOnlyWhateverItsMaxTokens) {
   // 10 + 100 tokens need 28 blocks of the 11: only a sender, which stops
   // after one token, fits.
-  EXPECT_EQ(core_->AddRequest(Spec("whole", 10, 100, KvHandoff::kNone)).code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(core_->AddRequest(Spec("whole", 10, 100, KvHandoff::kNone)).code(), absl::StatusCode::kResourceExhausted);
   ASSERT_TRUE(core_->AddRequest(Spec("sender", 10, 100, KvHandoff::kSend)).ok());
   EXPECT_EQ(StepOnce(), std::vector<std::string>{"sender:10"});
   EXPECT_EQ(tokens_["sender"], std::vector<int32_t>{100});

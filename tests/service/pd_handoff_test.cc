@@ -29,12 +29,12 @@ using ::tern::testing::TestDataPath;
 constexpr int kKvBlocks = 256;
 
 std::vector<std::string> EngineFlags(const std::string& role, std::vector<std::string> extra = {}) {
-  std::vector<std::string> flags = {"--model",     TestDataPath("e2e/qwen3-tiny"),
-                                    "--role",      role,
+  std::vector<std::string> flags = {"--model",         TestDataPath("e2e/qwen3-tiny"),
+                                    "--role",          role,
                                     "--num-kv-blocks", std::to_string(kKvBlocks),
-                                    "--metrics-port", "0",
-                                    "--threads",   "1",
-                                    "--log-level", "warning"};
+                                    "--metrics-port",  "0",
+                                    "--threads",       "1",
+                                    "--log-level",     "warning"};
   flags.insert(flags.end(), extra.begin(), extra.end());
   return flags;
 }
@@ -46,8 +46,7 @@ struct Engine {
     stub = v1::EngineCore::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   }
   std::string Metrics() const {
-    return testing::RunCommand(
-               {"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"})
+    return testing::RunCommand({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"})
         .out;
   }
   // The value of the first series starting with `series` (NaN if absent).
@@ -60,8 +59,8 @@ struct Engine {
     return std::numeric_limits<double>::quiet_NaN();
   }
   double Handoffs(const std::string& side, const std::string& outcome) const {
-    return Metric(absl::StrCat("tern:pd_handoffs_total{model_name=\"qwen3-tiny\",outcome=\"", outcome,
-                               "\",side=\"", side, "\"}"));
+    return Metric(absl::StrCat("tern:pd_handoffs_total{model_name=\"qwen3-tiny\",outcome=\"", outcome, "\",side=\"",
+                               side, "\"}"));
   }
   double KvBlocks(const std::string& direction) const {
     return Metric(absl::StrCat("tern:pd_kv_blocks_total{direction=\"", direction, "\""));
@@ -170,9 +169,9 @@ TEST(PdHandoffTest, GreedyAndSeededOutputsThroughAPrefillAndADecodeEngineEqualOn
   Engine decode(EngineFlags("decode"));
   const nlohmann::json cases = Goldens();
   for (size_t i = 0; i < cases.size(); ++i) {
-    const v1::GenerateRequest request = Request("golden-" + std::to_string(i),
-                                                cases[i]["prompt_ids"].get<std::vector<int32_t>>(),
-                                                static_cast<uint32_t>(cases[i]["output_ids"].size()));
+    const v1::GenerateRequest request =
+        Request("golden-" + std::to_string(i), cases[i]["prompt_ids"].get<std::vector<int32_t>>(),
+                static_cast<uint32_t>(cases[i]["output_ids"].size()));
     const StreamResult alone = RunStream(*single.stub, request);
     const StreamResult split = RunStream(*decode.stub, ViaPrefill(request, prefill));
     ExpectSameOutput(split, alone, "golden case " + std::to_string(i));
@@ -222,7 +221,8 @@ TEST(PdHandoffTest, KillingThePrefillEngineMidTransferFailsTheRequestCleanlyAndF
   Engine prefill(SlowPrefillFlags());
   Engine decode(EngineFlags("decode", {"--pd-fallback", "fail"}));
   StreamResult result;
-  std::thread client([&] { result = RunStream(*decode.stub, ViaPrefill(Request("doomed", LongPrompt(640), 8), prefill)); });
+  std::thread client(
+      [&] { result = RunStream(*decode.stub, ViaPrefill(Request("doomed", LongPrompt(640), 8), prefill)); });
   EXPECT_TRUE(WaitUntil([&] { return decode.KvBlocks("received") > 0; })) << "no block arrived";
   EXPECT_LT(decode.KvBlocks("received"), 40) << "the transfer ended before the kill";
   prefill.process->Signal(SIGKILL);
@@ -351,8 +351,7 @@ TEST(PdHandoffTest, TheRouterPairsADecodeEngineWithAPrefillEngineForALongUncache
   Engine decode(EngineFlags("decode"));
   std::string router_address;
   std::unique_ptr<ChildProcess> router = testing::StartRouter(
-      {"--engines", decode.address + "," + prefill.address, "--pd-min-uncached-tokens", "32", "--log-level",
-       "warning"},
+      {"--engines", decode.address + "," + prefill.address, "--pd-min-uncached-tokens", "32", "--log-level", "warning"},
       &router_address);
   auto router_stub = v1::Router::NewStub(grpc::CreateChannel(router_address, grpc::InsecureChannelCredentials()));
   auto route = [&](const std::vector<int32_t>& prompt, v1::RouteResponse* response) {
@@ -365,8 +364,9 @@ TEST(PdHandoffTest, TheRouterPairsADecodeEngineWithAPrefillEngineForALongUncache
     return router_stub->Route(&context, request, response);
   };
   v1::RouteResponse placed;
-  ASSERT_TRUE(WaitUntil([&] { return route(LongPrompt(100), &placed).ok() && !placed.prefill_engine_address().empty(); }))
-      << router->Stderr();
+  ASSERT_TRUE(WaitUntil([&] {
+    return route(LongPrompt(100), &placed).ok() && !placed.prefill_engine_address().empty();
+  })) << router->Stderr();
   EXPECT_EQ(placed.engine_address(), decode.address);
   EXPECT_EQ(placed.prefill_engine_address(), prefill.address);
 
