@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/block_hash.h"
 #include "common/status_macros.h"
 
 namespace tern {
@@ -22,13 +21,17 @@ std::vector<int32_t> EosIds(const ModelConfig& model, const GenerationConfig& ge
 
 }  // namespace
 
-std::string LayoutFingerprint(const ModelConfig& model, int64_t block_size, DType kv_dtype) {
-  const std::string description =
-      absl::StrCat(model.architecture, "|layers=", model.num_layers, "|kv_heads=", model.num_kv_heads,
-                   "|head_dim=", model.head_dim, "|kv_dtype=", DTypeName(kv_dtype),
-                   "|block_size=", block_size, "|hash=tern.block.v1");
-  const std::vector<int32_t> bytes(description.begin(), description.end());
-  return ComputeBlockKey(nullptr, bytes, {}).ToHex().substr(0, 16);
+KvLayout MakeKvLayout(const ModelConfig& model, const std::string& model_name, int64_t block_size,
+                      DType kv_dtype) {
+  KvLayout layout;
+  layout.model = model_name;
+  layout.architecture = model.architecture;
+  layout.kv_dtype = std::string(DTypeName(kv_dtype));
+  layout.block_size = block_size;
+  layout.num_layers = model.num_layers;
+  layout.num_kv_heads = model.num_kv_heads;
+  layout.head_dim = model.head_dim;
+  return layout;
 }
 
 absl::StatusOr<Engine> BuildEngine(const EngineOptions& options, const LoadProgressFn& progress) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine_svc/core/engine_core.h"
+#include "engine_svc/core/kv_layout.h"
 #include "engine_svc/executor/model_executor.h"
 #include "engine_svc/executor/model_runner.h"
 #include "engine_svc/model/generation_config.h"
@@ -40,9 +41,9 @@ struct Engine {
 // One-line errors naming the file or flag at fault.
 absl::StatusOr<Engine> BuildEngine(const EngineOptions& options, const LoadProgressFn& progress = {});
 
-// A fingerprint that two engines share exactly when their KV blocks are
-// interchangeable: architecture, KV shape and dtype, block size, hashing scheme.
-std::string LayoutFingerprint(const ModelConfig& model, int64_t block_size, DType kv_dtype);
+// The KV layout of an engine serving `model` as `model_name` (one process, no
+// tensor or pipeline parallelism yet).
+KvLayout MakeKvLayout(const ModelConfig& model, const std::string& model_name, int64_t block_size, DType kv_dtype);
 
 }  // namespace tern
 

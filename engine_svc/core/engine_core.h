@@ -56,6 +56,15 @@ class EngineCore {
   // planned again by the next Step.
   absl::StatusOr<EngineOutputs> Step();
 
+  // Prefill/decode handoffs: see Scheduler. Abort also releases the blocks
+  // a finished sending request holds.
+  std::vector<KvReceive> TakeKvReceives() { return scheduler_.TakeKvReceives(); }
+  bool CompleteKvReceive(absl::string_view id, KvReceived received) {
+    return scheduler_.CompleteKvReceive(id, std::move(received));
+  }
+  bool FallBackToLocalPrefill(absl::string_view id) { return scheduler_.FallBackToLocalPrefill(id); }
+  const Request* FindRequest(absl::string_view id) const { return scheduler_.Find(id); }
+
   bool HasUnfinishedRequests() const { return scheduler_.HasUnfinishedRequests(); }
   // Outputs produced outside a step (aborts) since the last step.
   EngineOutputs TakePendingOutputs() { return scheduler_.TakePendingOutputs(); }

@@ -14,7 +14,21 @@
 
 namespace tern {
 
-enum class RequestStatus { kWaiting, kRunning, kPreempted, kFinished };
+enum class RequestStatus { kWaiting, kWaitingForKv, kRunning, kPreempted, kFinished };
+
+// A request's part in a prefill/decode handoff (docs/architecture.md).
+enum class KvHandoff {
+  kNone,
+  // Decode side: the prompt's KV comes from a prefill engine. Once admitted
+  // the request holds blocks for its whole prompt (status kWaitingForKv)
+  // until they are filled; it then continues from the first token the
+  // prefill engine sampled, exactly as if it had computed the prompt itself.
+  kReceive,
+  // Prefill side: computes the prompt and samples the first token, then
+  // finishes still holding its blocks, so their KV can be sent, until
+  // released (Scheduler::Abort).
+  kSend,
+};
 
 enum class FinishReason { kNone, kStop, kLength, kAbort };
 
@@ -30,6 +44,8 @@ struct RequestSpec {
   std::string cache_salt;   // Requests with different salts never share KV.
   bool return_prompt_logits = false;  // Logits at every prompt position.
   bool return_last_prompt_logits = false;
+  // kReceive and kSend need n = 1, max_tokens >= 1 and no prompt logits.
+  KvHandoff kv_handoff = KvHandoff::kNone;
 };
 
 // Thread safety: owned and touched only by the engine core's thread.
@@ -42,6 +58,7 @@ struct Request {
   uint64_t seed = 0;     // sampling.seed, or one the engine drew.
   bool return_prompt_logits = false;
   bool return_last_prompt_logits = false;
+  KvHandoff kv_handoff = KvHandoff::kNone;
 
   std::vector<int32_t> token_ids;  // The prompt, then generated tokens.
   int64_t num_prompt_tokens = 0;

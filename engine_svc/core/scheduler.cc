@@ -43,16 +43,25 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
   if (groups_.contains(spec.id)) {
     return absl::AlreadyExistsError(absl::StrCat("request id '", spec.id, "' is already in use"));
   }
+  if (held_.contains(spec.id)) {
+    return absl::AlreadyExistsError(absl::StrCat("request id '", spec.id, "' is already in use"));
+  }
   const int64_t prompt_len = static_cast<int64_t>(spec.prompt_token_ids.size());
   if (prompt_len == 0) return absl::InvalidArgumentError("the prompt must not be empty");
+  if (spec.kv_handoff != KvHandoff::kNone &&
+      (spec.sampling.n != 1 || spec.sampling.max_tokens < 1 || spec.return_prompt_logits ||
+       spec.return_last_prompt_logits)) {
+    return absl::InvalidArgumentError("a KV handoff needs n = 1, max_tokens >= 1 and no prompt logits");
+  }
   const int64_t total = prompt_len + spec.sampling.max_tokens;
   if (total > config_.max_model_len) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the prompt (", prompt_len, " tokens) plus max_tokens (", spec.sampling.max_tokens,
         ") is ", total, " tokens, over the maximum model length of ", config_.max_model_len));
   }
-  // The last token is never computed, so a request needs blocks for total - 1.
-  const int64_t blocks = kv_.BlocksFor(total - 1);
+  // The last token is never computed, so a request needs blocks for total - 1;
+  // a sending request stops after its first token, so for its prompt.
+  const int64_t blocks = kv_.BlocksFor(spec.kv_handoff == KvHandoff::kSend ? prompt_len : total - 1);
   if (blocks > kv_.num_blocks()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the request needs ", blocks, " KV blocks but the cache holds only ", kv_.num_blocks()));
@@ -73,6 +82,7 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
     request->seed = seed + static_cast<uint64_t>(i);
     request->return_prompt_logits = spec.return_prompt_logits && i == 0;
     request->return_last_prompt_logits = spec.return_last_prompt_logits && i == 0;
+    request->kv_handoff = spec.kv_handoff;
     // Sized once for the longest the request can grow.
     request->token_ids.reserve(total);
     request->token_ids = spec.prompt_token_ids;
@@ -96,13 +106,21 @@ absl::Status Scheduler::AddRequest(const RequestSpec& spec, uint64_t seed) {
 }
 
 bool Scheduler::Abort(absl::string_view id) {
+  if (auto held = held_.find(id); held != held_.end()) {
+    kv_.Free(*held->second);
+    held_.erase(held);
+    return true;
+  }
   auto it = groups_.find(id);
   if (it == groups_.end()) return false;
   for (std::unique_ptr<Request>& sample : it->second.samples) {
+    if (sample == nullptr) continue;  // Moved to held_.
     Request& r = *sample;
     if (r.is_finished()) continue;
     if (r.status == RequestStatus::kRunning) {
       running_.erase(std::find(running_.begin(), running_.end(), &r));
+    } else if (r.status == RequestStatus::kWaitingForKv) {
+      receiving_.erase(std::find(receiving_.begin(), receiving_.end(), &r));
     } else {
       waiting_.erase(&r);
     }
@@ -176,10 +194,16 @@ void Scheduler::ScheduleRunning(SchedulerOutput& out, int64_t& budget, bool& pre
 
 void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
   for (auto it = waiting_.begin();
-       it != waiting_.end() && budget > 0 && num_running() < config_.max_num_seqs;) {
+       it != waiting_.end() && budget > 0 && num_running() + num_receiving_kv() < config_.max_num_seqs;) {
     Request* r = *it;
     if (IsBlocked(*r)) {
       ++it;
+      continue;
+    }
+    if (r->kv_handoff == KvHandoff::kReceive) {
+      // Computes nothing here, so it takes no budget.
+      if (!ReserveForKv(r)) break;  // Keep admission order.
+      it = waiting_.erase(it);
       continue;
     }
     ComputedPrefix prefix = kv_.GetComputedBlocks(*r);
@@ -255,6 +279,27 @@ EngineOutput Scheduler::MakeOutput(const Request& r) const {
   return out;
 }
 
+bool Scheduler::AcceptToken(Request& r, int32_t token, StepLogprobs* logprobs, EngineOutput& out) {
+  r.token_ids.push_back(token);
+  out.new_token_ids.push_back(token);
+  if (logprobs != nullptr) out.logprobs.push_back(std::move(*logprobs));
+  out.num_output_tokens = r.num_output_tokens();
+  FinishReason reason = FinishReason::kNone;
+  if (r.kv_handoff == KvHandoff::kSend) {
+    // The decode engine applies the stop rules; this side's part ends here.
+    Hold(r);
+    reason = FinishReason::kLength;
+  } else {
+    reason = CheckStop(r, token, &out.stop_token_id);
+    if (reason == FinishReason::kNone) return false;
+    Finish(r, reason);
+  }
+  out.finished = true;
+  out.finish_reason = reason;
+  out.queue_seconds = std::chrono::duration<double>(r.first_scheduled_time - r.arrival_time).count();
+  return true;
+}
+
 EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunnerOutput result) {
   CHECK_EQ(plan.requests.size(), result.results.size());
   EngineOutputs outputs = TakePendingOutputs();
@@ -283,18 +328,7 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
       continue;
     }
     CHECK_GE(step.token_id, 0) << "executor did not sample for request " << r.id;
-    r.token_ids.push_back(step.token_id);
-    out.new_token_ids.push_back(step.token_id);
-    if (step.has_logprobs) out.logprobs.push_back(std::move(step.logprobs));
-    out.num_output_tokens = r.num_output_tokens();
-    const FinishReason reason = CheckStop(r, step.token_id, &out.stop_token_id);
-    if (reason != FinishReason::kNone) {
-      Finish(r, reason);
-      out.finished = true;
-      out.finish_reason = reason;
-      out.queue_seconds = std::chrono::duration<double>(r.first_scheduled_time - r.arrival_time).count();
-      any_finished = true;
-    }
+    if (AcceptToken(r, step.token_id, step.has_logprobs ? &step.logprobs : nullptr, out)) any_finished = true;
   }
   if (any_finished) {
     running_.erase(std::remove_if(running_.begin(), running_.end(),
@@ -307,7 +341,10 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
 
 int64_t Scheduler::num_waiting_prompt_tokens() const {
   int64_t tokens = 0;
-  for (const Request* r : waiting_) tokens += r->num_tokens() - r->num_computed_tokens;
+  for (const Request* r : waiting_) {
+    // A receiving request's prompt is computed elsewhere.
+    if (r->kv_handoff != KvHandoff::kReceive) tokens += r->num_tokens() - r->num_computed_tokens;
+  }
   return tokens;
 }
 
@@ -326,7 +363,7 @@ std::vector<const Request*> Scheduler::LiveRequestsForTesting() const {
   std::vector<const Request*> live;
   for (const auto& [id, group] : groups_) {
     for (const auto& sample : group.samples) {
-      if (!sample->is_finished()) live.push_back(sample.get());
+      if (sample != nullptr && !sample->is_finished()) live.push_back(sample.get());
     }
   }
   return live;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +39,22 @@ struct SchedulerConfig {
   absl::Status Validate() const;
 };
 
+// A receiving request (KvHandoff::kReceive) just admitted: the blocks it
+// holds for its prompt, to be filled with the prefill engine's KV.
+struct KvReceive {
+  std::string request_id;
+  std::vector<int32_t> block_ids;  // The prompt's blocks, in order.
+  int64_t num_cached_blocks = 0;   // Leading blocks already cached here: nothing to fill.
+  uint64_t seed = 0;               // The request's seed: the first token's sampling must use it.
+};
+
+// What the prefill engine sent after the prompt's last block.
+struct KvReceived {
+  int32_t first_token = -1;
+  std::optional<StepLogprobs> logprobs;  // If the request asked for logprobs.
+  int64_t num_cached_tokens = 0;         // Prompt tokens it took from its prefix cache.
+};
+
 struct SchedulerStats {
   int64_t num_preemptions = 0;  // Since start.
 };
@@ -62,7 +79,9 @@ class Scheduler {
 
   // Finishes every sample of request `id` with reason abort, from any state,
   // releasing their blocks. Their final outputs come with the next
-  // UpdateFromOutput or TakePendingOutputs. False if the id is unknown.
+  // UpdateFromOutput or TakePendingOutputs. For a finished sending request
+  // that still holds its blocks, releases them (no output). False if the id
+  // is unknown.
   bool Abort(absl::string_view id);
 
   // Plans one step. Allocates the blocks the plan needs and may preempt.
@@ -74,12 +93,32 @@ class Scheduler {
   // REQUIRES: `plan` is the latest Schedule() result; `result` is parallel.
   EngineOutputs UpdateFromOutput(const SchedulerOutput& plan, ModelRunnerOutput result);
 
-  // Outputs produced between steps (aborts), oldest first.
+  // Outputs produced between steps (aborts, received KV), oldest first.
   EngineOutputs TakePendingOutputs();
+
+  // Prefill/decode handoffs. Receiving requests admitted (blocks reserved)
+  // since the last call, in admission order.
+  std::vector<KvReceive> TakeKvReceives();
+  // The KV of request `id`'s prompt is in its blocks: it continues from
+  // `received.first_token` (the first output, appended and stop-checked as
+  // if sampled here; its output comes with the next UpdateFromOutput or
+  // TakePendingOutputs). False, changing nothing, unless `id` waits for KV.
+  bool CompleteKvReceive(absl::string_view id, KvReceived received);
+  // The handoff failed: request `id` frees its reserved blocks and computes
+  // its prompt here instead, queued by its admission order. False unless it
+  // waits for KV.
+  bool FallBackToLocalPrefill(absl::string_view id);
+  // Request `id` in flight or, for a finished sending request, held; null
+  // if neither. Valid until the next call that changes the scheduler.
+  const Request* Find(absl::string_view id) const;
 
   bool HasUnfinishedRequests() const { return !groups_.empty(); }
   int64_t num_running() const { return static_cast<int64_t>(running_.size()); }
   int64_t num_waiting() const { return static_cast<int64_t>(waiting_.size()); }
+  // Receiving requests whose KV has not arrived yet.
+  int64_t num_receiving_kv() const { return static_cast<int64_t>(receiving_.size()); }
+  // Finished sending requests still holding their blocks.
+  int64_t num_held() const { return static_cast<int64_t>(held_.size()); }
   // Tokens of waiting requests not yet computed (their prefill work).
   int64_t num_waiting_prompt_tokens() const;
   const SchedulerStats& stats() const { return stats_; }
@@ -99,6 +138,12 @@ class Scheduler {
 
   void ScheduleRunning(SchedulerOutput& out, int64_t& budget, bool& preempted);
   void ScheduleWaiting(SchedulerOutput& out, int64_t& budget);
+  bool ReserveForKv(Request* r);
+  // Appends `token` to a request that sampled it, and finishes the request
+  // if it should stop. Returns whether it finished.
+  bool AcceptToken(Request& r, int32_t token, StepLogprobs* logprobs, EngineOutput& out);
+  void Hold(Request& r);
+  Request* FindReceiving(absl::string_view id) const;
   Request* PickVictim() const;
   void Preempt(Request* victim, SchedulerOutput& out, int64_t& budget);
   bool IsBlocked(const Request& request) const;
@@ -113,6 +158,10 @@ class Scheduler {
   std::vector<std::string> finished_group_ids_;
   std::vector<Request*> running_;  // Admission order.
   std::set<Request*, WaitingOrder> waiting_;
+  std::vector<Request*> receiving_;  // kWaitingForKv, admission order.
+  std::vector<KvReceive> kv_receives_;
+  // Finished sending requests holding their blocks, by id.
+  absl::flat_hash_map<std::string, std::unique_ptr<Request>> held_;
   uint64_t next_arrival_ = 0;
   uint64_t next_group_ = 0;
   EngineOutputs pending_outputs_;

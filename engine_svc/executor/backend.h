@@ -105,6 +105,13 @@ class Backend {
   virtual absl::Status CopyToHost(const Tensor& src, float* dst) = 0;
   // Sets every element of `t` to zero.
   virtual void Zero(Tensor t) = 0;
+  // Raw bytes [offset, offset + num_bytes) of `src`'s memory to host `dst`,
+  // after all work issued before it (moving KV blocks between engines).
+  // The default handles host memory. REQUIRES: the range lies in src's memory.
+  virtual absl::Status ReadBytes(const Tensor& src, int64_t offset, int64_t num_bytes, void* dst);
+  // Host `src` into bytes [offset, offset + num_bytes) of `dst`'s memory,
+  // ordered after the work issued before it and complete when it returns.
+  virtual absl::Status WriteBytes(const Tensor& dst, int64_t offset, int64_t num_bytes, const void* src);
   // Waits for all enqueued work; reports the first error of any op since.
   virtual absl::Status Synchronize() { return absl::OkStatus(); }
   // Capture and replay of forward passes, or null where unsupported.

@@ -7,9 +7,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "engine_svc/executor/backend.h"
 
 namespace tern {
@@ -34,13 +37,24 @@ class KvCache {
                                                            const KvCacheShape& shape);
 
   const KvCacheShape& shape() const { return shape_; }
+  // Bytes of one block in ReadBlocks' layout (engine_svc/core/kv_block_io.h).
+  int64_t bytes_per_block() const { return shape_.BytesPerBlock(dtype_); }
+
+  // Appends blocks `ids`' bytes to `out`: per block, per layer, keys then
+  // values. INVALID_ARGUMENT for an id outside [0, num_blocks).
+  absl::Status ReadBlocks(Backend& backend, absl::Span<const int32_t> ids, std::string* out) const;
+  // Writes `data` (ids.size() blocks, as ReadBlocks lays them out) into
+  // blocks `ids`. INVALID_ARGUMENT for a bad id or a size mismatch.
+  absl::Status WriteBlocks(Backend& backend, absl::Span<const int32_t> ids, absl::string_view data);
   const Tensor& k(int64_t layer) const { return k_[layer].tensor(); }
   const Tensor& v(int64_t layer) const { return v_[layer].tensor(); }
 
  private:
-  explicit KvCache(const KvCacheShape& shape) : shape_(shape) {}
+  KvCache(const KvCacheShape& shape, DType dtype) : shape_(shape), dtype_(dtype) {}
+  absl::Status CheckIds(absl::Span<const int32_t> ids) const;
 
   KvCacheShape shape_;
+  DType dtype_;
   std::vector<OwnedTensor> k_;
   std::vector<OwnedTensor> v_;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine_svc/core/kv_block_io.h"
 #include "engine_svc/executor/backend.h"
 #include "engine_svc/executor/backend_factory.h"
 #include "engine_svc/executor/kv_cache.h"
@@ -41,7 +42,7 @@ struct ModelRunnerConfig {
 };
 
 // Thread safety: not thread-safe; one thread drives a runner.
-class ModelRunner {
+class ModelRunner : public KvBlockIo {
  public:
   // Loads config, weights and KV cache. Errors are one line naming the file
   // and the problem.
@@ -66,6 +67,15 @@ class ModelRunner {
   // ExecuteToDevice, then the logits copied to `logits`, row-major
   // [num_logits, vocab_size] (for tools and tests that want raw logits).
   absl::Status Execute(const ForwardBatch& batch, std::vector<float>* logits);
+
+  // The KV cache's blocks as bytes (engine_svc/core/kv_block_io.h).
+  int64_t bytes_per_block() const override { return cache_->bytes_per_block(); }
+  absl::Status ReadBlocks(absl::Span<const int32_t> block_ids, std::string* out) override {
+    return cache_->ReadBlocks(*backend_, block_ids, out);
+  }
+  absl::Status WriteBlocks(absl::Span<const int32_t> block_ids, absl::string_view data) override {
+    return cache_->WriteBlocks(*backend_, block_ids, data);
+  }
 
   // Batch sizes graphs are captured for (empty without graphs).
   const std::vector<int64_t>& graph_batch_sizes() const { return graph_sizes_; }

@@ -24,6 +24,7 @@ bool FileExists(const std::string& path) {
 EngineLoop::EngineLoop(EngineCore& core, EngineMetrics& metrics, StateHub& hub,
                        const EngineLoopOptions& options)
     : core_(core), metrics_(metrics), hub_(hub), options_(options) {
+  OpenInbox();
   Beat();
 }
 
@@ -43,10 +44,26 @@ void EngineLoop::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  CloseInbox();
 }
 
-absl::Status EngineLoop::Submit(const RequestSpec& spec, std::shared_ptr<RequestSink> sink) {
+absl::Status EngineLoop::Submit(const RequestSpec& spec, std::shared_ptr<RequestSink> sink,
+                               SubmitOptions options) {
   if (absl::Status status = ValidateRequestSpec(spec, core_.limits()); !status.ok()) return status;
+  if (spec.kv_handoff == KvHandoff::kSend && options_.kv_io == nullptr) {
+    return absl::FailedPreconditionError("this engine does not send KV blocks");
+  }
+  Pending pending{spec, std::move(sink), Clock::now(), std::move(options)};
+  if (!pending.options.prefill_engine.empty()) {
+    const bool can_receive = options_.kv_transport != nullptr && options_.kv_io != nullptr;
+    const bool qualifies = spec.sampling.n == 1 && spec.sampling.max_tokens >= 1 && !spec.return_prompt_logits &&
+                           !spec.return_last_prompt_logits;
+    if (can_receive && qualifies) {
+      pending.spec.kv_handoff = KvHandoff::kReceive;
+    } else {
+      pending.options = SubmitOptions();  // Runs here whole.
+    }
+  }
   absl::MutexLock lock(&mu_);
   if (!accepting_) return absl::UnavailableError("the engine is shutting down and takes no new requests");
   if (static_cast<int64_t>(admissions_.size()) >= options_.max_queued_requests) {
@@ -56,7 +73,7 @@ absl::Status EngineLoop::Submit(const RequestSpec& spec, std::shared_ptr<Request
   if (!in_flight_.insert(spec.id).second) {
     return absl::AlreadyExistsError(absl::StrCat("request id '", spec.id, "' is already in flight"));
   }
-  admissions_.push_back(Pending{spec, std::move(sink), Clock::now()});
+  admissions_.push_back(std::move(pending));
   return absl::OkStatus();
 }
 
@@ -103,19 +120,28 @@ void EngineLoop::Run() {
   while (true) {
     std::vector<Pending> admissions;
     std::vector<std::string> aborts;
+    std::deque<FetchEvent> fetch_events;
     bool abort_all = false;
     {
       absl::MutexLock lock(&mu_);
       auto has_input = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || abort_all_ || !admissions_.empty() || !aborts_.empty();
+        return stopping_ || abort_all_ || !admissions_.empty() || !aborts_.empty() || !fetch_events_.empty();
       };
-      if (!core_.HasUnfinishedRequests()) {
+      const Scheduler& scheduler = core_.scheduler();
+      if (!core_.HasUnfinishedRequests() || scheduler.num_running() + scheduler.num_waiting() == 0) {
+        // Nothing to compute (at most requests waiting for their KV, whose
+        // arrival is news): sleep until news.
         mu_.AwaitWithTimeout(absl::Condition(&has_input), options_.state_interval);
+      } else if (idle_) {
+        // Nothing could run last step (requests wait for blocks that
+        // handoffs hold): wait for news rather than spin, briefly.
+        mu_.AwaitWithTimeout(absl::Condition(&has_input), absl::Milliseconds(2));
       }
       if (stopping_) break;
       admissions.assign(std::make_move_iterator(admissions_.begin()), std::make_move_iterator(admissions_.end()));
       admissions_.clear();
       aborts.swap(aborts_);
+      fetch_events.swap(fetch_events_);
       abort_all = abort_all_;
       abort_all_ = false;
     }
@@ -123,15 +149,17 @@ void EngineLoop::Run() {
     Beat();
 
     Admit(admissions);
-    for (const std::string& id : aborts) core_.Abort(id);
+    for (const std::string& id : aborts) AbortRequest(id);
+    HandleFetchEvents(fetch_events);
     if (abort_all) {
       std::vector<std::string> ids;
       for (const auto& [id, live] : live_) ids.push_back(id);
-      for (const std::string& id : ids) core_.Abort(id);
+      for (const std::string& id : ids) AbortRequest(id);
     }
     // Aborted requests' final outputs, now: no step may follow.
     EngineOutputs aborted = core_.TakePendingOutputs();
     Dispatch(aborted);
+    idle_ = false;
     if (core_.HasUnfinishedRequests()) {
       absl::StatusOr<EngineOutputs> outputs = core_.Step();
       if (!outputs.ok()) {
@@ -145,7 +173,10 @@ void EngineLoop::Run() {
           ++steps_since_update_;
           prefill_tokens_since_update_ += step.num_prompt_tokens;
         }
+        idle_ = step.num_tokens == 0 && outputs->empty();
+        SendKv();  // Before the outputs: a sending request's blocks precede its end.
         Dispatch(*outputs);
+        StartKvReceives();
       }
     }
     PublishState(false);
@@ -166,6 +197,14 @@ void EngineLoop::Admit(std::vector<Pending>& admissions) {
     live.arrival = pending.arrival;
     live.samples_left = pending.spec.sampling.n;
     live.last_token.assign(pending.spec.sampling.n, Clock::time_point());
+    live.handoff = pending.spec.kv_handoff;
+    if (live.handoff == KvHandoff::kReceive) {
+      live.prefill_engine = std::move(pending.options.prefill_engine);
+      live.original = std::move(pending.options.original);
+    } else if (live.handoff == KvHandoff::kSend) {
+      live.next_send_block = pending.options.num_skip_blocks;
+      sending_.push_back(pending.spec.id);
+    }
   }
 }
 
@@ -186,15 +225,26 @@ void EngineLoop::Dispatch(EngineOutputs& outputs) {
       metrics_.generation_tokens->Increment(static_cast<double>(output.new_token_ids.size()));
     }
     const bool finished = output.finished;
+    const bool aborted = output.finish_reason == FinishReason::kAbort;
     if (finished) {
       metrics_.CountFinished(output.finish_reason);
       metrics_.e2e_request_latency->Observe(SecondsBetween(live.arrival, now));
       metrics_.request_queue_time->Observe(output.queue_seconds);
+      if (live.receive != nullptr) {  // Aborted while its KV was on the way.
+        live.receive.reset();          // Cancels the fetch.
+        metrics_.CountHandoff(EngineMetrics::HandoffSide::kDecode, EngineMetrics::HandoffOutcome::kAborted);
+      }
     }
     std::shared_ptr<RequestSink> sink = live.sink;
     const std::string id = output.request_id;
     sink->OnOutput(std::move(output));
-    if (finished && --live.samples_left == 0) Finished(id);
+    if (finished && --live.samples_left == 0) {
+      if (live.handoff == KvHandoff::kSend && !aborted) {
+        live.held = true;  // In flight until the stream ends and Abort releases the blocks.
+      } else {
+        Finished(id);
+      }
+    }
   }
 }
 
@@ -206,7 +256,8 @@ void EngineLoop::FailAll(const absl::Status& status) {
   }
   for (const std::string& id : ids) core_.Abort(id);
   core_.TakePendingOutputs();
-  live_.clear();
+  live_.clear();  // Cancels fetches in flight.
+  sending_.clear();
   std::deque<Pending> queued;
   {
     absl::MutexLock lock(&mu_);
@@ -214,6 +265,21 @@ void EngineLoop::FailAll(const absl::Status& status) {
     in_flight_.clear();
   }
   for (Pending& pending : queued) pending.sink->OnError(status);
+}
+
+void EngineLoop::AbortRequest(const std::string& id) {
+  if (!core_.Abort(id)) return;
+  auto it = live_.find(id);
+  if (it != live_.end() && it->second.held) Finished(id);  // Its blocks were released: the lease ended.
+}
+
+void EngineLoop::FailRequest(const std::string& id, const absl::Status& status) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  std::shared_ptr<RequestSink> sink = it->second.sink;
+  Finished(id);     // Cancels a fetch in flight.
+  core_.Abort(id);  // Its abort output finds no live entry and is dropped.
+  sink->OnError(status);
 }
 
 void EngineLoop::PublishState(bool force) {

@@ -23,6 +23,8 @@
 #include "engine_svc/service/engine_loop.h"
 #include "engine_svc/service/engine_metrics.h"
 #include "engine_svc/service/engine_service.h"
+#include "engine_svc/service/grpc_kv_transport.h"
+#include "engine_svc/service/request_conversion.h"
 #include "engine_svc/service/state_hub.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -44,7 +46,12 @@ ABSL_FLAG(double, kv_cache_memory_gib, 0.0, "KV cache size in GiB (default: 4 on
 ABSL_FLAG(double, gpu_memory_utilization, 0.9, "GPU backends: fraction of GPU memory to use.");
 ABSL_FLAG(bool, enable_prefix_caching, true, "Reuse cached KV blocks of identical prefixes.");
 ABSL_FLAG(std::string, scheduling_policy, "fcfs", "fcfs, or priority (lower value first).");
-ABSL_FLAG(std::string, role, "both", "both, prefill or decode (disaggregated serving).");
+ABSL_FLAG(std::string, role, "both",
+          "both, prefill or decode (disaggregated serving): prefill engines serve Prefill, decode engines take "
+          "requests naming a prefill engine; both does either.");
+ABSL_FLAG(std::string, pd_fallback, "local",
+          "Decode side, when a prefill engine fails mid-handoff: local (compute the prompt here) or fail.");
+ABSL_FLAG(int32_t, kv_send_delay_ms, 0, "Test hook: each KV message of a Prefill stream waits this long.");
 ABSL_FLAG(bool, enforce_eager, false, "Never use CUDA graphs.");
 ABSL_FLAG(int32_t, threads, 0, "CPU backend threads; 0 uses every available core.");
 ABSL_FLAG(uint64_t, seed, 0, "Seeds the seeds of requests that bring none.");
@@ -97,6 +104,10 @@ absl::Status Serve() {
   options.seed = absl::GetFlag(FLAGS_seed);
   options.record_kv_events = true;
   ASSIGN_OR_RETURN(v1::EngineRole role, ParseRole(absl::GetFlag(FLAGS_role)));
+  const std::string pd_fallback = absl::GetFlag(FLAGS_pd_fallback);
+  if (pd_fallback != "local" && pd_fallback != "fail") {
+    return absl::InvalidArgumentError(absl::StrCat("--pd-fallback must be local or fail, got '", pd_fallback, "'"));
+  }
   const std::string model_name = absl::GetFlag(FLAGS_served_model_name).empty()
                                      ? DirectoryName(model_dir)
                                      : absl::GetFlag(FLAGS_served_model_name);
@@ -125,7 +136,15 @@ absl::Status Serve() {
   EngineCore core(engine.core_config, *engine.executor);
   EngineMetrics metrics(model_name);
   StateHub hub(epoch);
+  const KvLayout kv_layout = MakeKvLayout(model, model_name, engine.runner->block_size(),
+                                         engine.runner->backend().activation_dtype());
+  // Decode-capable engines fetch prompts' KV from prefill engines.
+  std::unique_ptr<GrpcKvTransport> kv_transport;
+  if (role != v1::ENGINE_ROLE_PREFILL) kv_transport = std::make_unique<GrpcKvTransport>(kv_layout);
   EngineLoopOptions loop_options;
+  loop_options.kv_io = engine.runner.get();
+  loop_options.kv_transport = kv_transport.get();
+  loop_options.pd_fallback_local = pd_fallback == "local";
   loop_options.max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests);
   loop_options.stall_file = absl::GetFlag(FLAGS_stall_file);
   loop_options.state_interval = absl::Milliseconds(std::max(1, absl::GetFlag(FLAGS_state_interval_ms)));
@@ -136,14 +155,15 @@ absl::Status Serve() {
   info.set_vocab_size(static_cast<uint32_t>(model.vocab_size));
   info.set_max_model_len(static_cast<uint32_t>(engine.core_config.scheduler.max_model_len));
   info.set_block_size(static_cast<uint32_t>(engine.runner->block_size()));
-  info.set_layout_fingerprint(
-      LayoutFingerprint(model, engine.runner->block_size(), engine.runner->backend().activation_dtype()));
+  info.set_layout_fingerprint(kv_layout.Fingerprint());
+  *info.mutable_kv_layout() = ToProto(kv_layout);
   info.set_role(role);
   info.set_num_kv_blocks(static_cast<uint32_t>(engine.runner->num_kv_blocks()));
   for (int32_t id : engine.eos_token_ids) info.add_eos_token_ids(id);
   info.set_epoch(epoch);
   EngineServiceImpl service(loop, hub, info, engine.default_sampling,
-                            static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_watch_queue_limit))));
+                            static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_watch_queue_limit))),
+                            absl::Milliseconds(std::max(0, absl::GetFlag(FLAGS_kv_send_delay_ms))), &metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -1,5 +1,6 @@
 #include "engine_svc/service/engine_metrics.h"
 
+#include "common/logging.h"
 #include "prometheus/text_serializer.h"
 
 namespace tern {
@@ -79,6 +80,37 @@ EngineMetrics::EngineMetrics(const std::string& model)
                             .Help("Time from arrival to first being scheduled.")
                             .Register(r)
                             .Add(labels, kRequestLatencyBuckets);
+  auto& handoffs = BuildCounter()
+                      .Name("tern:pd_handoffs_total")
+                      .Help("Prefill/decode handoffs, by this engine's side and outcome.")
+                      .Register(r);
+  const char* kOutcomes[] = {"success", "fallback", "failed", "aborted"};
+  for (int outcome = 0; outcome < 4; ++outcome) {
+    handoffs_[0][outcome] =
+        &handoffs.Add({{"model_name", model}, {"side", "decode"}, {"outcome", kOutcomes[outcome]}});
+    if (outcome != static_cast<int>(HandoffOutcome::kFallback)) {
+      handoffs_[1][outcome] =
+          &handoffs.Add({{"model_name", model}, {"side", "prefill"}, {"outcome", kOutcomes[outcome]}});
+    }
+  }
+  auto& kv_blocks = BuildCounter()
+                        .Name("tern:pd_kv_blocks_total")
+                        .Help("KV blocks of prefill/decode handoffs: received, sent, or skipped (cached here).")
+                        .Register(r);
+  kv_blocks_received = &kv_blocks.Add({{"model_name", model}, {"direction", "received"}});
+  kv_blocks_sent = &kv_blocks.Add({{"model_name", model}, {"direction", "sent"}});
+  kv_blocks_skipped = &kv_blocks.Add({{"model_name", model}, {"direction", "skipped"}});
+  auto& kv_bytes = BuildCounter()
+                       .Name("tern:pd_kv_bytes_total")
+                       .Help("KV bytes of prefill/decode handoffs: received or sent.")
+                       .Register(r);
+  kv_bytes_received = &kv_bytes.Add({{"model_name", model}, {"direction", "received"}});
+  kv_bytes_sent = &kv_bytes.Add({{"model_name", model}, {"direction", "sent"}});
+  handoff_seconds = &BuildHistogram()
+                         .Name("tern:pd_handoff_seconds")
+                         .Help("Decode side: from reserving a prompt's blocks to receiving its first token.")
+                         .Register(r)
+                         .Add(labels, kTtftBuckets);
   iteration_tokens = &BuildHistogram()
                           .Name("tern:iteration_tokens_total")
                           .Help("Tokens computed per engine step.")
@@ -100,6 +132,12 @@ void EngineMetrics::CountFinished(FinishReason reason) {
     case FinishReason::kNone:
       break;
   }
+}
+
+void EngineMetrics::CountHandoff(HandoffSide side, HandoffOutcome outcome) {
+  prometheus::Counter* counter = handoffs_[static_cast<int>(side)][static_cast<int>(outcome)];
+  CHECK(counter != nullptr) << "no such handoff outcome on this side";
+  counter->Increment();
 }
 
 std::string EngineMetrics::Serialize() const {

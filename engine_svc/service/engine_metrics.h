@@ -42,11 +42,33 @@ class EngineMetrics {
   // request_success_total{finished_reason=...}.
   void CountFinished(FinishReason reason);
 
+  // Prefill/decode handoffs: tern:pd_handoffs_total{side, outcome}. Decode
+  // side: success, fallback (prompt computed here after the prefill engine
+  // failed), failed (the request failed), aborted (cancelled meanwhile).
+  // Prefill side: success (every block and the first token written),
+  // failed, aborted (the stream ended first).
+  enum class HandoffSide { kDecode, kPrefill };
+  enum class HandoffOutcome { kSuccess, kFallback, kFailed, kAborted };
+  void CountHandoff(HandoffSide side, HandoffOutcome outcome);
+  // tern:pd_kv_blocks_total / tern:pd_kv_bytes_total{direction}: received
+  // (decode side), sent (prefill side); skipped blocks were cached on the
+  // decode engine and not sent.
+  prometheus::Counter* kv_blocks_received;
+  prometheus::Counter* kv_blocks_sent;
+  prometheus::Counter* kv_blocks_skipped;
+  prometheus::Counter* kv_bytes_received;
+  prometheus::Counter* kv_bytes_sent;
+  // Decode side: from reserving the prompt's blocks to the first token's
+  // arrival (the remote prefill and the transfer), for successful handoffs.
+  prometheus::Histogram* handoff_seconds;
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Counter* success_stop_;
   prometheus::Counter* success_length_;
   prometheus::Counter* success_abort_;
+  // [side][outcome]; null where the pair does not occur.
+  prometheus::Counter* handoffs_[2][4] = {};
 };
 
 }  // namespace tern

@@ -8,63 +8,11 @@
 
 #include "absl/synchronization/mutex.h"
 #include "engine_svc/service/request_conversion.h"
+#include "engine_svc/service/write_pump.h"
 
 namespace tern {
 
-// Streams with responses to start writing. The engine loop only queues
-// (StartWrite may do the write inline on the calling thread, which would
-// stall the engine); these threads start the writes.
-class WritePump {
- public:
-  explicit WritePump(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
-  }
-  ~WritePump() {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    for (std::thread& t : threads_) t.join();
-  }
-  void Push(std::function<void()> pump) {
-    absl::MutexLock lock(&mu_);
-    pending_.push_back(std::move(pump));
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::function<void()> pump;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](WritePump* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) { return p->stopping_ || !p->pending_.empty(); },
-            this));
-        if (pending_.empty()) return;
-        pump = std::move(pending_.front());
-        pending_.pop_front();
-      }
-      pump();
-    }
-  }
-
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> pending_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
-};
-
 namespace {
-
-// Empties a write queue, except the front while StartWrite still points at it.
-template <typename T>
-void DropUnwritten(std::deque<T>& queue, bool writing) {
-  if (writing) {
-    queue.erase(queue.begin() + 1, queue.end());
-  } else {
-    queue.clear();
-  }
-}
 
 // Appends `next` (a later response of the same sample) to `into`.
 void Coalesce(v1::GenerateResponse next, v1::GenerateResponse& into) {
@@ -78,24 +26,6 @@ void Coalesce(v1::GenerateResponse next, v1::GenerateResponse& into) {
     *into.mutable_usage() = next.usage();
   }
 }
-
-// The next thing a write reactor must do, decided under its lock and done
-// after releasing it: gRPC may run reactions (OnWriteDone, OnDone) inline,
-// and they take the same lock.
-template <typename Message>
-struct WriteAction {
-  grpc::ServerWriteReactor<Message>* reactor = nullptr;
-  const Message* write = nullptr;  // StartWrite this...
-  std::optional<grpc::Status> finish;  // ...or Finish with this.
-
-  void Run() {
-    if (write != nullptr) {
-      reactor->StartWrite(write);
-    } else if (finish.has_value()) {
-      reactor->Finish(*finish);  // May delete the reactor: nothing after this.
-    }
-  }
-};
 
 // A Generate stream. The reactor is owned by gRPC until OnDone; the sink side
 // is shared with the engine loop, so the state they share lives in `Stream`,
@@ -177,8 +107,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
     }
   };
 
+  // `refusal`, when not OK, fails the request without submitting it.
   GenerateReactor(EngineLoop& loop, WritePump& pump, const v1::GenerateRequest& request,
-                  const SamplingParams& defaults)
+                  const SamplingParams& defaults, const absl::Status& refusal)
       : loop_(loop), stream_(std::make_shared<Stream>(pump)) {
     RequestSpec spec = ToRequestSpec(request, defaults);
     id_ = spec.id;
@@ -187,7 +118,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
       stream_->reactor = this;
       stream_->samples_left = spec.sampling.n;
     }
-    const absl::Status status = loop_.Submit(spec, stream_);
+    SubmitOptions options;
+    if (!request.prefill_engine().empty()) {
+      options.prefill_engine = request.prefill_engine();
+      options.original = request;
+    }
+    const absl::Status status = refusal.ok() ? loop_.Submit(spec, stream_, std::move(options)) : refusal;
     if (!status.ok()) stream_->OnError(status);
   }
 
@@ -339,12 +275,14 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::EngineState> {
 }  // namespace
 
 EngineServiceImpl::EngineServiceImpl(EngineLoop& loop, StateHub& hub, v1::EngineInfo info,
-                                     SamplingParams defaults, size_t watch_queue_limit)
+                                     SamplingParams defaults, size_t watch_queue_limit,
+                                     absl::Duration kv_send_delay, EngineMetrics* metrics)
     : loop_(loop),
       hub_(hub),
       info_(std::move(info)),
       defaults_(std::move(defaults)),
       watch_queue_limit_(watch_queue_limit),
+      prefill_options_{FromProto(info_.kv_layout()), defaults_, kv_send_delay, metrics},
       pump_(std::make_unique<WritePump>(kWritePumpThreads)) {}
 
 EngineServiceImpl::~EngineServiceImpl() = default;
@@ -355,7 +293,28 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 grpc::ServerWriteReactor<v1::GenerateResponse>* EngineServiceImpl::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
-  return new GenerateReactor(loop_, *pump_, *request, defaults_);
+  absl::Status refusal;
+  if (!request->prefill_engine().empty() && info_.role() == v1::ENGINE_ROLE_PREFILL) {
+    refusal = absl::FailedPreconditionError(
+        "this engine's role is prefill: send requests naming a prefill engine to a decode engine");
+  }
+  return new GenerateReactor(loop_, *pump_, *request, defaults_, refusal);
+}
+
+grpc::ServerWriteReactor<v1::PrefillResponse>* EngineServiceImpl::Prefill(grpc::CallbackServerContext* context,
+                                                                          const v1::PrefillRequest* request) {
+  if (info_.role() == v1::ENGINE_ROLE_DECODE) {
+    // A reactor that only reports the refusal.
+    class Refusal : public grpc::ServerWriteReactor<v1::PrefillResponse> {
+     public:
+      Refusal() {
+        Finish(grpc::Status(grpc::FAILED_PRECONDITION, "this engine's role is decode: it serves no prefill requests"));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal();
+  }
+  return NewPrefillReactor(loop_, *pump_, prefill_options_, *request);
 }
 
 grpc::ServerUnaryReactor* EngineServiceImpl::Abort(grpc::CallbackServerContext* context,

@@ -5,12 +5,11 @@
 
 #include "engine_svc/core/sampling_params.h"
 #include "engine_svc/service/engine_loop.h"
+#include "engine_svc/service/prefill_reactor.h"
 #include "engine_svc/service/state_hub.h"
 #include "tern/v1/engine.grpc.pb.h"
 
 namespace tern {
-
-class WritePump;
 
 // Thread safety: gRPC calls it from its threads; all state lives in the loop
 // and the hub, which are thread-safe.
@@ -22,8 +21,11 @@ class EngineServiceImpl final : public v1::EngineCore::CallbackService {
 
   // `watch_queue_limit`: messages a WatchState stream may have queued before
   // it is considered behind (and resynced).
+  // `kv_send_delay`: the Prefill test hook (PrefillServeOptions).
+  // `metrics`, if given, counts Prefill streams' outcomes.
   EngineServiceImpl(EngineLoop& loop, StateHub& hub, v1::EngineInfo info, SamplingParams defaults,
-                    size_t watch_queue_limit = 1024);
+                    size_t watch_queue_limit = 1024, absl::Duration kv_send_delay = absl::ZeroDuration(),
+                    EngineMetrics* metrics = nullptr);
   ~EngineServiceImpl() override;
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(grpc::CallbackServerContext* context,
@@ -34,6 +36,8 @@ class EngineServiceImpl final : public v1::EngineCore::CallbackService {
                                     v1::EngineInfo* response) override;
   grpc::ServerWriteReactor<v1::EngineState>* WatchState(grpc::CallbackServerContext* context,
                                                         const v1::WatchStateRequest* request) override;
+  grpc::ServerWriteReactor<v1::PrefillResponse>* Prefill(grpc::CallbackServerContext* context,
+                                                         const v1::PrefillRequest* request) override;
 
  private:
   EngineLoop& loop_;
@@ -41,6 +45,7 @@ class EngineServiceImpl final : public v1::EngineCore::CallbackService {
   const v1::EngineInfo info_;
   const SamplingParams defaults_;
   const size_t watch_queue_limit_;
+  PrefillServeOptions prefill_options_;
   std::unique_ptr<WritePump> pump_;
 };
 

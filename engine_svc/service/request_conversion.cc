@@ -47,21 +47,60 @@ v1::FinishReason ToProto(FinishReason reason) {
   return v1::FINISH_REASON_UNSPECIFIED;
 }
 
+void ToProto(const StepLogprobs& step, v1::StepLogprobs* out) {
+  out->mutable_sampled()->set_token_id(step.sampled.token_id);
+  out->mutable_sampled()->set_logprob(step.sampled.logprob);
+  out->set_sampled_rank(step.sampled_rank);
+  for (const TokenLogprob& top : step.top) {
+    v1::TokenLogprob* t = out->add_top();
+    t->set_token_id(top.token_id);
+    t->set_logprob(top.logprob);
+  }
+}
+
+StepLogprobs FromProto(const v1::StepLogprobs& step) {
+  StepLogprobs out;
+  out.sampled = {step.sampled().token_id(), step.sampled().logprob()};
+  out.sampled_rank = step.sampled_rank();
+  for (const v1::TokenLogprob& top : step.top()) out.top.push_back({top.token_id(), top.logprob()});
+  return out;
+}
+
+v1::KvLayout ToProto(const KvLayout& layout) {
+  v1::KvLayout out;
+  out.set_model(layout.model);
+  out.set_architecture(layout.architecture);
+  out.set_kv_dtype(layout.kv_dtype);
+  out.set_block_size(static_cast<uint32_t>(layout.block_size));
+  out.set_num_layers(static_cast<uint32_t>(layout.num_layers));
+  out.set_num_kv_heads(static_cast<uint32_t>(layout.num_kv_heads));
+  out.set_head_dim(static_cast<uint32_t>(layout.head_dim));
+  out.set_tensor_parallel_size(static_cast<uint32_t>(layout.tensor_parallel_size));
+  out.set_pipeline_parallel_size(static_cast<uint32_t>(layout.pipeline_parallel_size));
+  out.set_block_hash_scheme(layout.block_hash_scheme);
+  return out;
+}
+
+KvLayout FromProto(const v1::KvLayout& layout) {
+  KvLayout out;
+  out.model = layout.model();
+  out.architecture = layout.architecture();
+  out.kv_dtype = layout.kv_dtype();
+  out.block_size = layout.block_size();
+  out.num_layers = layout.num_layers();
+  out.num_kv_heads = layout.num_kv_heads();
+  out.head_dim = layout.head_dim();
+  out.tensor_parallel_size = layout.tensor_parallel_size();
+  out.pipeline_parallel_size = layout.pipeline_parallel_size();
+  out.block_hash_scheme = layout.block_hash_scheme();
+  return out;
+}
+
 v1::GenerateResponse ToGenerateResponse(const EngineOutput& output) {
   v1::GenerateResponse response;
   response.set_sample_index(static_cast<uint32_t>(output.sample_index));
   response.mutable_token_ids()->Add(output.new_token_ids.begin(), output.new_token_ids.end());
-  for (const StepLogprobs& step : output.logprobs) {
-    v1::StepLogprobs* entry = response.add_logprobs();
-    entry->mutable_sampled()->set_token_id(step.sampled.token_id);
-    entry->mutable_sampled()->set_logprob(step.sampled.logprob);
-    entry->set_sampled_rank(step.sampled_rank);
-    for (const TokenLogprob& top : step.top) {
-      v1::TokenLogprob* t = entry->add_top();
-      t->set_token_id(top.token_id);
-      t->set_logprob(top.logprob);
-    }
-  }
+  for (const StepLogprobs& step : output.logprobs) ToProto(step, response.add_logprobs());
   response.set_num_cached_tokens(static_cast<uint32_t>(output.num_cached_tokens));
   if (output.finished) {
     response.set_finished(true);

@@ -45,6 +45,10 @@ absl::Status RouterCoreConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("the default prefill rate is ", default_prefill_tokens_per_second,
                                                    "; it must be a finite number > 0"));
   }
+  if (pd_min_uncached_tokens < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the P/D threshold is ", pd_min_uncached_tokens, " uncached tokens; it must be >= 0 (0: off)"));
+  }
   return absl::OkStatus();
 }
 
@@ -137,10 +141,10 @@ bool RouterCore::Routable(const TargetState& t) const {
   return t.connected && t.serving && t.has_description && t.load.has_report();
 }
 
-bool RouterCore::Serves(const TargetState& t, const RouteQuery& query) const {
-  if (!query.model.empty() && t.description.model != query.model) return false;
+bool RouterCore::Serves(const TargetState& t, absl::string_view model, TargetRole wanted) const {
+  if (!model.empty() && t.description.model != model) return false;
   const TargetRole role = t.description.role;
-  switch (query.role) {
+  switch (wanted) {
     case TargetRole::kBoth:
       return role == TargetRole::kBoth;
     case TargetRole::kPrefill:
@@ -169,16 +173,20 @@ absl::Status RouterCore::NoCandidateError(const RouteQuery& query) const {
   return absl::UnavailableError(absl::StrCat("no engine for ", ModelText(query.model), " is available"));
 }
 
-absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::Time now) {
-  if (query.prompt_tokens < 1) return absl::InvalidArgumentError("the prompt must have at least one token");
-  if (query.max_tokens < 0) return absl::InvalidArgumentError("max_tokens must not be negative");
-
+struct RouterCore::Scored {
   std::vector<Candidate> candidates;
+  std::vector<int> chain_of;                   // Per candidate: the chain it matched, or -1.
+  std::vector<int32_t> blocks_of;              // Per candidate: leading blocks it holds.
+  std::vector<std::vector<uint32_t>> entries;  // Per chain: its index entries.
+};
+
+void RouterCore::Score(const RouteQuery& query, TargetRole role, Scored& out) {
+  std::vector<Candidate>& candidates = out.candidates;
   double known_rates = 0;
   int num_known = 0;
   for (int i = 0; i < num_targets(); ++i) {
     const TargetState& t = targets_[i];
-    if (!Routable(t) || !Serves(t, query)) continue;
+    if (!Routable(t) || !Serves(t, query.model, role)) continue;
     Candidate c;
     c.target = i;
     c.block_size = t.description.block_size;
@@ -194,38 +202,76 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
     }
     candidates.push_back(c);
   }
-  if (candidates.empty()) return NoCandidateError(query);
+  if (candidates.empty()) return;
   const double fallback_rate = num_known > 0 ? known_rates / num_known : config_.default_prefill_tokens_per_second;
 
   // One walk per chain over the candidates at its block size.
-  std::vector<int> chain_of(candidates.size(), -1);
-  std::vector<int32_t> blocks_of(candidates.size(), 0);
-  std::vector<std::vector<uint32_t>> entries(query.chains.size());
+  out.chain_of.assign(candidates.size(), -1);
+  out.blocks_of.assign(candidates.size(), 0);
+  out.entries.assign(query.chains.size(), {});
   for (size_t k = 0; k < query.chains.size(); ++k) {
     const KeyChain& chain = query.chains[k];
     TargetSet mask;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (chain_of[i] < 0 && (chain.block_size == 0 || chain.block_size == candidates[i].block_size)) {
+      if (out.chain_of[i] < 0 && (chain.block_size == 0 || chain.block_size == candidates[i].block_size)) {
         mask.Add(candidates[i].target);
-        chain_of[i] = static_cast<int>(k);
+        out.chain_of[i] = static_cast<int>(k);
       }
     }
     if (mask.empty() || chain.keys.empty()) continue;
     index_.Match(chain.keys, mask, &match_);
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (chain_of[i] == static_cast<int>(k)) blocks_of[i] = match_.blocks[candidates[i].target];
+      if (out.chain_of[i] == static_cast<int>(k)) out.blocks_of[i] = match_.blocks[candidates[i].target];
     }
-    entries[k] = match_.entries;
+    out.entries[k] = match_.entries;
   }
   for (size_t i = 0; i < candidates.size(); ++i) {
     Candidate& c = candidates[i];
     if (c.prefill_rate <= 0) c.prefill_rate = fallback_rate;
     // The engine never serves the last prompt token from its cache.
-    const int64_t cached_blocks = std::min<int64_t>(blocks_of[i], (query.prompt_tokens - 1) / c.block_size);
+    const int64_t cached_blocks = std::min<int64_t>(out.blocks_of[i], (query.prompt_tokens - 1) / c.block_size);
     c.cached_tokens = cached_blocks * c.block_size;
     c.uncached_tokens = query.prompt_tokens - c.cached_tokens;
   }
+}
 
+void RouterCore::Assign(const Scored& scored, int chosen, int64_t prefill_tokens, int64_t prompt_tokens,
+                        absl::Time now) {
+  const Candidate& c = scored.candidates[chosen];
+  targets_[c.target].load.OnAssigned(prefill_tokens, BlocksNeededNow(c, prompt_tokens), now);
+  if (scored.chain_of[chosen] >= 0) {
+    const std::vector<uint32_t>& used = scored.entries[scored.chain_of[chosen]];
+    const size_t hits = std::min<size_t>(scored.blocks_of[chosen], used.size());
+    index_.Touch(absl::MakeConstSpan(used).first(hits));
+  }
+}
+
+int RouterCore::PickPrefill(const RouteQuery& query, const Candidate& decode, Scored& scored) {
+  Score(query, TargetRole::kPrefill, scored);
+  const std::string& layout = targets_[decode.target].description.layout_fingerprint;
+  std::vector<int> room;
+  for (int i = 0; i < static_cast<int>(scored.candidates.size()); ++i) {
+    const Candidate& c = scored.candidates[i];
+    if (c.target == decode.target || targets_[c.target].description.layout_fingerprint != layout) continue;
+    if (BlocksNeededNow(c, query.prompt_tokens) <= c.free_blocks) room.push_back(i);
+  }
+  if (room.empty()) return -1;
+  int64_t bound = 0;
+  const std::vector<int> kept = FilterByBoundedLoad(scored.candidates, room, config_.placement, &bound);
+  const uint64_t tie_key = query.session_id.empty() ? tie_counter_++ : SessionHash(query.session_id);
+  return PickLowestCost(scored.candidates, kept, config_.placement, tie_key);
+}
+
+absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::Time now) {
+  if (query.prompt_tokens < 1) return absl::InvalidArgumentError("the prompt must have at least one token");
+  if (query.max_tokens < 0) return absl::InvalidArgumentError("max_tokens must not be negative");
+  const bool disaggregate = config_.pd_min_uncached_tokens > 0 && query.role == TargetRole::kBoth;
+
+  // The engine that decodes (or runs the whole request) first.
+  Scored scored;
+  Score(query, disaggregate ? TargetRole::kDecode : query.role, scored);
+  const std::vector<Candidate>& candidates = scored.candidates;
+  if (candidates.empty()) return NoCandidateError(query);
   const std::vector<int> fits = FilterByCapacity(candidates, query.prompt_tokens, query.max_tokens);
   if (fits.empty()) {
     const Candidate& largest =
@@ -240,21 +286,30 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
   const std::vector<int> kept = FilterByBoundedLoad(candidates, fits, config_.placement, &bound);
   const uint64_t tie_key = query.session_id.empty() ? tie_counter_++ : SessionHash(query.session_id);
   const int chosen = PickLowestCost(candidates, kept, config_.placement, tie_key);
-
   const Candidate& c = candidates[chosen];
-  TargetState& t = targets_[c.target];
-  t.load.OnAssigned(c.uncached_tokens, BlocksNeededNow(c, query.prompt_tokens), now);
-  if (chain_of[chosen] >= 0) {
-    const std::vector<uint32_t>& used = entries[chain_of[chosen]];
-    const size_t hits = std::min<size_t>(blocks_of[chosen], used.size());
-    index_.Touch(absl::MakeConstSpan(used).first(hits));
-  }
+
   RouteDecision decision;
   decision.target = c.target;
-  decision.address = t.address;
+  decision.address = targets_[c.target].address;
   decision.cached_tokens = c.cached_tokens;
   decision.cost = Cost(c, config_.placement);
   decision.num_candidates = static_cast<int>(candidates.size());
+
+  // Then, for a long enough uncached prompt, an engine to compute it.
+  Scored prefill;
+  const int prefill_chosen =
+      disaggregate && c.uncached_tokens >= config_.pd_min_uncached_tokens ? PickPrefill(query, c, prefill) : -1;
+  if (prefill_chosen < 0) {
+    Assign(scored, chosen, c.uncached_tokens, query.prompt_tokens, now);
+    return decision;
+  }
+  const Candidate& p = prefill.candidates[prefill_chosen];
+  Assign(scored, chosen, /*prefill_tokens=*/0, query.prompt_tokens, now);
+  Assign(prefill, prefill_chosen, p.uncached_tokens, query.prompt_tokens, now);
+  decision.prefill_target = p.target;
+  decision.prefill_address = targets_[p.target].address;
+  decision.prefill_cached_tokens = p.cached_tokens;
+  decision.cost = Cost(p, config_.placement);
   return decision;
 }
 

@@ -39,6 +39,13 @@ struct RouterCoreConfig {
   // other target of its model has either (tokens per second). Targets of one
   // model with unknown rates otherwise take their average.
   double default_prefill_tokens_per_second = 5000;
+  // Prefill/decode disaggregation: a whole request (role kBoth) goes to a
+  // decode-capable engine (decode or both), and when at least this many of
+  // its prompt tokens are uncached there and a prefill-capable engine with
+  // the same KV layout has room for the prompt now, that engine computes the
+  // prompt (RouteDecision::prefill_*). 0: off (whole requests go to engines
+  // of role both only).
+  int64_t pd_min_uncached_tokens = 0;
 
   absl::Status Validate() const;
 };
@@ -65,6 +72,11 @@ struct RouteDecision {
   int64_t cached_tokens = 0;  // Predicted prefix-cache hit on the target.
   double cost = 0;            // Predicted seconds to first token.
   int num_candidates = 0;     // Targets considered before filtering.
+  // Disaggregated: the engine that computes the prompt (-1: `target` runs
+  // the whole request). `target` is then the decode engine.
+  int prefill_target = -1;
+  std::string prefill_address;
+  int64_t prefill_cached_tokens = 0;  // Predicted prefix-cache hit there.
 };
 
 // Why OnState did what it did.
@@ -111,7 +123,8 @@ class RouterCore {
   // One state-stream message received at `now`.
   StateOutcome OnState(int target, const EngineStateUpdate& update, absl::Time now);
 
-  // Picks a target for `query` and records the assignment. Errors:
+  // Picks a target for `query` (with pd_min_uncached_tokens, possibly a
+  // decode target and a prefill target) and records the assignment. Errors:
   // INVALID_ARGUMENT (prompt_tokens < 1, max_tokens < 0), NOT_FOUND (no
   // target serves the model), UNAVAILABLE (none of them is routable or has
   // the role), RESOURCE_EXHAUSTED (the request can never fit any of them).
@@ -138,7 +151,17 @@ class RouterCore {
   };
 
   bool Routable(const TargetState& t) const;
-  bool Serves(const TargetState& t, const RouteQuery& query) const;
+  struct Scored;  // Candidates of one role with their predicted hits.
+
+  bool Serves(const TargetState& t, absl::string_view model, TargetRole role) const;
+  void Score(const RouteQuery& query, TargetRole role, Scored& out);
+  // Records `chosen`'s assignment (`prefill_tokens` it will compute) and
+  // refreshes the index entries its predicted hit used.
+  void Assign(const Scored& scored, int chosen, int64_t prefill_tokens, int64_t prompt_tokens, absl::Time now);
+  // The prefill engine for a request decoded on `decode`: another target
+  // with the same KV layout and room for the prompt now, within the load
+  // bound, of lowest cost. -1 (in `scored`'s indices) if none.
+  int PickPrefill(const RouteQuery& query, const Candidate& decode, Scored& scored);
   void Forget(int target);
   void Apply(int target, const EngineStateUpdate& update, absl::Time now);
   absl::Status NoCandidateError(const RouteQuery& query) const;

@@ -39,6 +39,9 @@ ABSL_FLAG(double, default_prefill_tokens_per_second, 5000,
           "Prefill rate assumed before any engine of a model has shown one.");
 ABSL_FLAG(int32_t, assignment_settle_ms, 200,
           "A routed request counts on top of its engine's load reports for this long.");
+ABSL_FLAG(int64_t, pd_min_uncached_tokens, 0,
+          "Prefill/decode disaggregation: whole requests go to decode-capable engines, and a prompt with at least "
+          "this many uncached tokens there is computed by a prefill engine with room (0: off).");
 ABSL_FLAG(std::string, log_level, "info", "info, warning or error.");
 
 namespace tern {
@@ -63,6 +66,7 @@ absl::StatusOr<RouterCoreConfig> ConfigFromFlags(int num_engines) {
   config.placement.load_bound_slack = absl::GetFlag(FLAGS_load_bound_slack);
   config.placement.decode_seconds_per_sequence = absl::GetFlag(FLAGS_decode_seconds_per_sequence);
   config.default_prefill_tokens_per_second = absl::GetFlag(FLAGS_default_prefill_tokens_per_second);
+  config.pd_min_uncached_tokens = absl::GetFlag(FLAGS_pd_min_uncached_tokens);
   RETURN_IF_ERROR(config.Validate());
   return config;
 }

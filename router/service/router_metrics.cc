@@ -72,6 +72,15 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
                  .Name("tern:router_engine_routed_requests_total")
                  .Help("Requests routed to the engine.")
                  .Register(r);
+  prefill_routed_ = &BuildCounter()
+                         .Name("tern:router_engine_prefill_requests_total")
+                         .Help("Disaggregated requests whose prompt the engine was chosen to compute.")
+                         .Register(r);
+  pd_routed_ = &BuildCounter()
+                    .Name("tern:router_pd_routed_requests_total")
+                    .Help("Requests routed to a decode engine with a prefill engine (P/D handoffs).")
+                    .Register(r)
+                    .Add({});
   resyncs_ = &BuildCounter()
                   .Name("tern:router_engine_resyncs_total")
                   .Help("Times the router dropped what it knew of the engine's blocks and resynced, by reason.")
@@ -85,6 +94,7 @@ int RouterMetrics::AddEngine(const std::string& address) {
   e.indexed_blocks = &engine_blocks_->Add(labels);
   e.pending = &pending_->Add(labels);
   e.routed = &routed_->Add(labels);
+  e.prefill_routed = &prefill_routed_->Add(labels);
   for (int i = 0; i < 4; ++i) e.resyncs[i] = &resyncs_->Add({{"engine", address}, {"reason", kResyncReasons[i]}});
   engines.push_back(e);
   return static_cast<int>(engines.size()) - 1;
@@ -97,8 +107,13 @@ void RouterMetrics::CountOutcome(const absl::Status& status) {
   outcomes_->Add({{"outcome", outcome}}).Increment();
 }
 
-void RouterMetrics::CountRouted(int engine, int64_t prompt_tokens, int64_t predicted_cached_tokens, double seconds) {
+void RouterMetrics::CountRouted(int engine, int prefill_engine, int64_t prompt_tokens,
+                                int64_t predicted_cached_tokens, double seconds) {
   engines[engine].routed->Increment();
+  if (prefill_engine >= 0) {
+    engines[prefill_engine].prefill_routed->Increment();
+    pd_routed_->Increment();
+  }
   prompt_tokens_->Increment(static_cast<double>(prompt_tokens));
   predicted_cached_tokens_total_->Increment(static_cast<double>(predicted_cached_tokens));
   predicted_cached_tokens_->Observe(static_cast<double>(predicted_cached_tokens));

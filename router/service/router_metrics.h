@@ -32,8 +32,10 @@ class RouterMetrics {
 
   // route_requests_total{outcome}: "routed" or the error's code name.
   void CountOutcome(const absl::Status& status);
-  // A routed request: its engine, prompt and predicted hit.
-  void CountRouted(int engine, int64_t prompt_tokens, int64_t predicted_cached_tokens, double seconds);
+  // A routed request: its engine, its prefill engine (-1: none), prompt and
+  // predicted hit (where the prompt is computed).
+  void CountRouted(int engine, int prefill_engine, int64_t prompt_tokens, int64_t predicted_cached_tokens,
+                   double seconds);
   void CountResync(int engine, ResyncReason reason);
 
   prometheus::Gauge* index_blocks;
@@ -46,7 +48,8 @@ class RouterMetrics {
     prometheus::Gauge* indexed_blocks;
     prometheus::Gauge* pending;
     prometheus::Counter* routed;
-    prometheus::Counter* resyncs[4];  // By ResyncReason.
+    prometheus::Counter* prefill_routed;  // Prompts it was chosen to compute for a decode engine.
+    prometheus::Counter* resyncs[4];      // By ResyncReason.
   };
   std::vector<Engine> engines;
 
@@ -61,6 +64,8 @@ class RouterMetrics {
   prometheus::Family<prometheus::Gauge>* engine_blocks_;
   prometheus::Family<prometheus::Gauge>* pending_;
   prometheus::Family<prometheus::Counter>* routed_;
+  prometheus::Family<prometheus::Counter>* prefill_routed_;
+  prometheus::Counter* pd_routed_;
   prometheus::Family<prometheus::Counter>* resyncs_;
 };
 

@@ -100,12 +100,18 @@ absl::StatusOr<v1::RouteResponse> RouterService::RouteOne(const v1::RouteRequest
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.CountOutcome(decision.status());
   if (!decision.ok()) return decision.status();
-  metrics_.CountRouted(decision->target, query->prompt_tokens, decision->cached_tokens, seconds);
+  const bool disaggregated = decision->prefill_target >= 0;
+  metrics_.CountRouted(decision->target, decision->prefill_target, query->prompt_tokens,
+                       disaggregated ? decision->prefill_cached_tokens : decision->cached_tokens, seconds);
   v1::RouteResponse response;
   response.set_engine_address(decision->address);
   response.set_predicted_cached_tokens(static_cast<uint32_t>(decision->cached_tokens));
   response.set_predicted_seconds_to_first_token(decision->cost);
   response.set_num_candidates(static_cast<uint32_t>(decision->num_candidates));
+  if (disaggregated) {
+    response.set_prefill_engine_address(decision->prefill_address);
+    response.set_predicted_prefill_cached_tokens(static_cast<uint32_t>(decision->prefill_cached_tokens));
+  }
   return response;
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "engine_svc/executor/cpu_backend.h"
+#include "engine_svc/executor/kv_cache.h"
 #include "kernels/gemv_plan.h"
 #include "gtest/gtest.h"
 
@@ -227,6 +228,29 @@ TEST_F(CudaBackendTest, MixtureOfExpertsMatchesTheCpu) {
                    Device(w2, {experts, hidden, inter}), out);
   EXPECT_LT(RelativeError(Host(gpu_weights), weights), 1e-5);
   EXPECT_LT(RelativeError(Host(out), ref), 1e-2);
+}
+
+// KV blocks leave and enter GPU memory as bytes (prefill/decode handoffs):
+// written blocks read back identical, in KvBlockIo's layout.
+TEST_F(CudaBackendTest, KvBlocksWrittenAsBytesReadBackIdentical) {
+  const KvCacheShape shape = {.num_layers = 2, .num_blocks = 8, .block_size = 4, .num_kv_heads = 2, .head_dim = 8};
+  std::unique_ptr<KvCache> cache = *KvCache::Allocate(*gpu_, shape);
+  const int64_t per_block = cache->bytes_per_block();
+  EXPECT_EQ(per_block, 2 * 2 * 4 * 2 * 8 * DTypeSize(gpu_->activation_dtype()));
+  std::string bytes(2 * per_block, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131 + 7) % 251);
+  ASSERT_TRUE(cache->WriteBlocks(*gpu_, {5, 2}, bytes).ok());
+  std::string back;
+  ASSERT_TRUE(cache->ReadBlocks(*gpu_, {2, 5}, &back).ok());
+  EXPECT_EQ(back.substr(0, per_block), bytes.substr(per_block));
+  EXPECT_EQ(back.substr(per_block), bytes.substr(0, per_block));
+  // Block 5's keys of layer 1 sit where the cache layout says.
+  const int64_t part = per_block / 4;  // One layer's keys (or values) of one block.
+  std::string keys(part, '\0');
+  ASSERT_EQ(cudaMemcpy(keys.data(), static_cast<const char*>(cache->k(1).data()) + 5 * part, part,
+                       cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_EQ(keys, bytes.substr(2 * part, part));
 }
 
 }  // namespace

@@ -67,10 +67,10 @@ class RouterCoreTest : public ::testing::Test {
     }
   }
   void Connect(int target, uint64_t epoch = 1, const std::string& model = "m", TargetRole role = TargetRole::kBoth,
-               int64_t block_size = kBlockSize) {
+               int64_t block_size = kBlockSize, const std::string& fingerprint = "fp") {
     EngineDescription d{.model = model,
                         .block_size = block_size,
-                        .layout_fingerprint = "fp",
+                        .layout_fingerprint = fingerprint,
                         .role = role,
                         .num_kv_blocks = 100,
                         .max_model_len = 4096,
@@ -327,6 +327,90 @@ TEST_F(RouterCoreTest, AnEngineReportingANonsenseBlockSizeStaysDisconnected) {
   EXPECT_EQ(core_->OnConnected(0, d),
             absl::InvalidArgumentError("engine engine-0 reports block size 0; it must be between 1 and 65536"));
   EXPECT_FALSE(core_->Target(0).routable);
+}
+
+// Disaggregation on: two decode engines (0, 1) and two prefill engines (2,
+// 3), a threshold of 16 uncached tokens.
+class RouterCorePdTest : public RouterCoreTest {
+ protected:
+  void SetUp() override {
+    RouterCoreConfig config = Config();
+    config.pd_min_uncached_tokens = 16;
+    Build(config, 4);
+    Connect(0, 1, "m", TargetRole::kDecode);
+    Connect(1, 1, "m", TargetRole::kDecode);
+    Connect(2, 1, "m", TargetRole::kPrefill);
+    Connect(3, 1, "m", TargetRole::kPrefill);
+  }
+};
+
+TEST_F(RouterCorePdTest, ALongUncachedPromptGetsADecodeEngineAndThePrefillEngineHoldingItsPrefix) {
+  ASSERT_EQ(core_->OnState(3, Delta(1, 1, {Stored(Keys(Tokens(0, 32)))}), kT0), StateOutcome::kApplied);
+  const RouteDecision d = Route(Query(Tokens(0, 40)));
+  EXPECT_TRUE(d.target == 0 || d.target == 1) << d.target;
+  EXPECT_EQ(d.cached_tokens, 0);
+  EXPECT_EQ(d.num_candidates, 2);  // The decode engines.
+  EXPECT_EQ(d.prefill_target, 3);
+  EXPECT_EQ(d.prefill_address, "engine-3");
+  EXPECT_EQ(d.prefill_cached_tokens, 32);
+  EXPECT_DOUBLE_EQ(d.cost, (40 - 32) / 1000.0);  // The prefill engine's: it gives the first token.
+  // Both engines carry the request until their reports include it.
+  EXPECT_EQ(core_->Target(d.target).num_pending, 1);
+  EXPECT_EQ(core_->Target(3).num_pending, 1);
+  EXPECT_EQ(core_->Target(2).num_pending, 0);
+}
+
+TEST_F(RouterCorePdTest, AShortUncachedPartStaysOnTheDecodeEngine) {
+  ASSERT_EQ(core_->OnState(1, Delta(1, 1, {Stored(Keys(Tokens(0, 28)))}), kT0), StateOutcome::kApplied);
+  const RouteDecision d = Route(Query(Tokens(0, 40)));  // 12 uncached on engine 1: below 16.
+  EXPECT_EQ(d.target, 1);
+  EXPECT_EQ(d.cached_tokens, 28);
+  EXPECT_EQ(d.prefill_target, -1);
+  EXPECT_EQ(d.prefill_address, "");
+  const RouteDecision at_threshold = Route(Query(Tokens(0, 44)));  // 16 uncached.
+  EXPECT_EQ(at_threshold.target, 1);
+  EXPECT_NE(at_threshold.prefill_target, -1);
+}
+
+TEST_F(RouterCorePdTest, WithoutRoomOnAPrefillEngineNowTheDecodeEngineComputesThePrompt) {
+  LoadReport full = Idle();
+  full.num_free_blocks = 9;  // A 40-token prompt needs 10 blocks of 4.
+  ASSERT_EQ(core_->OnState(2, Snapshot(1, 1, full), kT0), StateOutcome::kApplied);
+  ASSERT_EQ(core_->OnState(3, Snapshot(1, 1, full), kT0), StateOutcome::kApplied);
+  EXPECT_EQ(Route(Query(Tokens(0, 40))).prefill_target, -1);
+  full.num_free_blocks = 10;
+  ASSERT_EQ(core_->OnState(3, Snapshot(1, 2, full), kT0), StateOutcome::kApplied);
+  EXPECT_EQ(Route(Query(Tokens(0, 40))).prefill_target, 3);
+}
+
+TEST_F(RouterCorePdTest, APrefillEngineWithAnotherKvLayoutIsNeverPaired) {
+  Connect(2, 1, "m", TargetRole::kPrefill, kBlockSize, "other");
+  Connect(3, 1, "m", TargetRole::kPrefill, kBlockSize, "other");
+  EXPECT_EQ(Route(Query(Tokens(0, 40))).prefill_target, -1);
+  Connect(3, 1, "m", TargetRole::kPrefill, kBlockSize, "fp");
+  EXPECT_EQ(Route(Query(Tokens(0, 40))).prefill_target, 3);
+}
+
+TEST_F(RouterCorePdTest, EnginesOfRoleBothPlayEitherPartButNeverBothForOneRequest) {
+  RouterCoreConfig config = Config();
+  config.pd_min_uncached_tokens = 16;
+  Build(config, 2);  // Two engines of role both.
+  const RouteDecision d = Route(Query(Tokens(0, 40)));
+  EXPECT_NE(d.prefill_target, -1);
+  EXPECT_NE(d.prefill_target, d.target);
+  // A lone engine runs the whole request.
+  Build(config, 1);
+  const RouteDecision alone = Route(Query(Tokens(0, 40)));
+  EXPECT_EQ(alone.target, 0);
+  EXPECT_EQ(alone.prefill_target, -1);
+}
+
+TEST_F(RouterCoreTest, WithDisaggregationOffWholeRequestsGoToEnginesOfRoleBothOnly) {
+  Connect(0, 1, "m", TargetRole::kDecode);
+  Connect(1, 1, "m", TargetRole::kPrefill);
+  const RouteDecision d = Route(Query(Tokens(0, 40)));
+  EXPECT_EQ(d.target, 2);
+  EXPECT_EQ(d.prefill_target, -1);
 }
 
 }  // namespace

@@ -246,6 +246,21 @@ absl::Status CudaBackend::CopyToHost(const Tensor& src, float* dst) {
   return Synchronize();
 }
 
+absl::Status CudaBackend::ReadBytes(const Tensor& src, int64_t offset, int64_t num_bytes, void* dst) {
+  Check(cudaMemcpyAsync(dst, static_cast<const char*>(src.data()) + offset, static_cast<size_t>(num_bytes),
+                        cudaMemcpyDeviceToHost, stream_),
+        "read bytes");
+  return Synchronize();
+}
+
+absl::Status CudaBackend::WriteBytes(const Tensor& dst, int64_t offset, int64_t num_bytes, const void* src) {
+  Check(cudaMemcpyAsync(static_cast<char*>(dst.data()) + offset, src, static_cast<size_t>(num_bytes),
+                        cudaMemcpyHostToDevice, stream_),
+        "write bytes");
+  // `src` may be freed once this returns.
+  return Synchronize();
+}
+
 void CudaBackend::Zero(Tensor t) {
   const int64_t rows = t.ndim() == 0 ? 1 : t.dim(0);
   const int64_t bytes = (t.ndim() == 0 ? 1 : t.row_size()) * t.element_size();

@@ -57,6 +57,8 @@ class CudaBackend : public Backend {
   absl::StatusOr<BatchTensors> UploadBatch(const ForwardBatch& batch) override;
   absl::Status CopyToHost(const Tensor& src, float* dst) override;
   void Zero(Tensor t) override;
+  absl::Status ReadBytes(const Tensor& src, int64_t offset, int64_t num_bytes, void* dst) override;
+  absl::Status WriteBytes(const Tensor& dst, int64_t offset, int64_t num_bytes, const void* src) override;
   // On the GPU; only the per-row results come back to the host.
   absl::Status Sample(const Tensor& logits, absl::Span<const SamplingRow> rows,
                       std::vector<RequestResult>* results) override;
