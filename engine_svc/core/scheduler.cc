@@ -307,7 +307,11 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
 
 int64_t Scheduler::num_waiting_prompt_tokens() const {
   int64_t tokens = 0;
-  for (const Request* r : waiting_) tokens += r->num_tokens() - r->num_computed_tokens;
+  for (Request* r : waiting_) {
+    // A request holding no blocks takes its cached prefix from the cache.
+    const int64_t cached = r->block_ids.empty() ? kv_.NumCachedPrefixTokens(*r) : 0;
+    tokens += r->num_tokens() - std::max(r->num_computed_tokens, cached);
+  }
   return tokens;
 }
 

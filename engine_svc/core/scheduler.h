@@ -80,7 +80,9 @@ class Scheduler {
   bool HasUnfinishedRequests() const { return !groups_.empty(); }
   int64_t num_running() const { return static_cast<int64_t>(running_.size()); }
   int64_t num_waiting() const { return static_cast<int64_t>(waiting_.size()); }
-  // Tokens of waiting requests not yet computed (their prefill work).
+  // Tokens of waiting requests not yet computed and not in the prefix cache
+  // now (their prefill work). One cache lookup per block of each waiting
+  // request's cached prefix (keys are computed once per request).
   int64_t num_waiting_prompt_tokens() const;
   const SchedulerStats& stats() const { return stats_; }
   const SchedulerConfig& config() const { return config_; }
