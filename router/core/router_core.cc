@@ -45,11 +45,17 @@ absl::Status RouterCoreConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("the default prefill rate is ", default_prefill_tokens_per_second,
                                                    "; it must be a finite number > 0"));
   }
+  if (in_flight_ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the in-flight prefix time must not be negative");
+  }
   return absl::OkStatus();
 }
 
 RouterCore::RouterCore(const RouterCoreConfig& config) : config_(config), index_(config.index) {
   CHECK_OK(config.Validate());
+  if (config.in_flight_ttl > absl::ZeroDuration()) {
+    in_flight_ = std::make_unique<InFlightPrefixes>(config.index, config.in_flight_ttl);
+  }
 }
 
 int RouterCore::AddTarget(std::string address) {
@@ -60,6 +66,7 @@ int RouterCore::AddTarget(std::string address) {
 
 void RouterCore::Forget(int target) {
   index_.RemoveTarget(target);
+  if (in_flight_ != nullptr) in_flight_->RemoveTarget(target);
   targets_[target].load.Reset();
   targets_[target].synced = false;
 }
@@ -197,8 +204,12 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
   if (candidates.empty()) return NoCandidateError(query);
   const double fallback_rate = num_known > 0 ? known_rates / num_known : config_.default_prefill_tokens_per_second;
 
-  // One walk per chain over the candidates at its block size.
+  // One walk per chain over the candidates at its block size: the blocks
+  // each holds by its reports (`indexed`), or is computing for a request
+  // routed to it before (`blocks_of`, at least as many).
+  if (in_flight_ != nullptr) in_flight_->Expire(now);
   std::vector<int> chain_of(candidates.size(), -1);
+  std::vector<int32_t> indexed(candidates.size(), 0);
   std::vector<int32_t> blocks_of(candidates.size(), 0);
   std::vector<std::vector<uint32_t>> entries(query.chains.size());
   for (size_t k = 0; k < query.chains.size(); ++k) {
@@ -212,8 +223,13 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
     }
     if (mask.empty() || chain.keys.empty()) continue;
     index_.Match(chain.keys, mask, &match_);
+    const bool claimed = in_flight_ != nullptr && in_flight_->num_blocks() > 0;
+    if (claimed) in_flight_->Match(chain.keys, mask, &in_flight_match_);
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (chain_of[i] == static_cast<int>(k)) blocks_of[i] = match_.blocks[candidates[i].target];
+      if (chain_of[i] != static_cast<int>(k)) continue;
+      const int target = candidates[i].target;
+      indexed[i] = blocks_of[i] = match_.blocks[target];
+      if (claimed) blocks_of[i] = std::max(blocks_of[i], in_flight_match_.blocks[target]);
     }
     entries[k] = match_.entries;
   }
@@ -246,8 +262,13 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
   t.load.OnAssigned(c.uncached_tokens, BlocksNeededNow(c, query.prompt_tokens), now);
   if (chain_of[chosen] >= 0) {
     const std::vector<uint32_t>& used = entries[chain_of[chosen]];
-    const size_t hits = std::min<size_t>(blocks_of[chosen], used.size());
+    const size_t hits = std::min<size_t>(indexed[chosen], used.size());
     index_.Touch(absl::MakeConstSpan(used).first(hits));
+    // Blocks it does not report yet, it will compute (or is computing).
+    const KeyChain& chain = query.chains[chain_of[chosen]];
+    if (in_flight_ != nullptr && static_cast<size_t>(indexed[chosen]) < chain.keys.size()) {
+      in_flight_->Claim(c.target, chain.keys, now);
+    }
   }
   RouteDecision decision;
   decision.target = c.target;

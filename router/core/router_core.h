@@ -17,6 +17,7 @@
 #define TERN_ROUTER_CORE_ROUTER_CORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "absl/time/time.h"
 #include "router/core/engine_load.h"
 #include "router/core/engine_state.h"
+#include "router/core/in_flight_prefixes.h"
 #include "router/core/placement.h"
 #include "router/core/prefix_index.h"
 
@@ -39,6 +41,10 @@ struct RouterCoreConfig {
   // other target of its model has either (tokens per second). Targets of one
   // model with unknown rates otherwise take their average.
   double default_prefill_tokens_per_second = 5000;
+  // How long a request's prefix counts as cached on the target it was sent
+  // to before that target reports the blocks (in_flight_prefixes.h); 0:
+  // only reported blocks count.
+  absl::Duration in_flight_ttl = absl::Seconds(1);
 
   absl::Status Validate() const;
 };
@@ -122,6 +128,8 @@ class RouterCore {
   std::vector<TargetStatus> Targets() const;
   TargetStatus Target(int target) const;
   const PrefixIndex& index() const { return index_; }
+  // Null when config.in_flight_ttl is 0.
+  const InFlightPrefixes* in_flight() const { return in_flight_.get(); }
 
  private:
   struct TargetState {
@@ -145,8 +153,9 @@ class RouterCore {
 
   RouterCoreConfig config_;
   PrefixIndex index_;
+  std::unique_ptr<InFlightPrefixes> in_flight_;
   std::vector<TargetState> targets_;
-  PrefixMatch match_;  // Scratch for Route.
+  PrefixMatch match_, in_flight_match_;  // Scratch for Route.
   uint64_t tie_counter_ = 0;
 };
 
