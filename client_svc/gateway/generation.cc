@@ -36,7 +36,11 @@ std::string NewResponseId(GenerationKind kind) {
 }
 
 Generation::Generation(GenerationPlan plan, Gateway& gateway, std::shared_ptr<GenerationSink> sink)
-    : plan_(std::move(plan)), gateway_(gateway), model_(gateway.model()), pool_(gateway.pool()), sink_(std::move(sink)) {
+    : plan_(std::move(plan)),
+      gateway_(gateway),
+      model_(gateway.model()),
+      pool_(gateway.pool()),
+      sink_(std::move(sink)) {
   streams_.resize(plan_.engine_requests.size());
   choices_.reserve(plan_.num_choices());
   for (int64_t i = 0; i < plan_.num_choices(); ++i) choices_.emplace_back(i, model_.tokenizer(), plan_.request);

@@ -55,8 +55,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
  public:
   // Starts the engine streams (after asking the router, if there is one).
   // `gateway` must outlive the generation's streams.
-  static std::shared_ptr<Generation> Start(GenerationPlan plan, Gateway& gateway,
-                                           std::shared_ptr<GenerationSink> sink);
+  static std::shared_ptr<Generation> Start(GenerationPlan plan, Gateway& gateway, std::shared_ptr<GenerationSink> sink);
 
   // The client went away: cancels every stream; no more events.
   void Cancel();

@@ -125,17 +125,16 @@ void RouterClient::Route(const v1::GenerateRequest& request, const EnginePool& p
   call->request = MakeRouteRequest(request, KeyingOf(pool));
   call->done = std::move(done);
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
-  stub_->async()->Route(&call->context, &call->request, &call->response,
-                        [this, call, &pool](grpc::Status status) {
-                          RouteResult result;
-                          if (status.ok()) {
-                            result = ResolveRoute(call->response, pool);
-                          } else {
-                            result.outcome = OutcomeOfError(status);
-                          }
-                          NoteStatus(status);
-                          call->done(std::move(result));
-                        });
+  stub_->async()->Route(&call->context, &call->request, &call->response, [this, call, &pool](grpc::Status status) {
+    RouteResult result;
+    if (status.ok()) {
+      result = ResolveRoute(call->response, pool);
+    } else {
+      result.outcome = OutcomeOfError(status);
+    }
+    NoteStatus(status);
+    call->done(std::move(result));
+  });
 }
 
 void RouterClient::NoteStatus(const grpc::Status& status) {
