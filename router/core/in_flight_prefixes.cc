@@ -11,8 +11,7 @@ constexpr size_t kMaxClaims = 16384;
 
 }  // namespace
 
-InFlightPrefixes::InFlightPrefixes(const PrefixIndexOptions& options, absl::Duration ttl)
-    : ttl_(ttl), index_(options) {
+InFlightPrefixes::InFlightPrefixes(const PrefixIndexOptions& options, absl::Duration ttl) : ttl_(ttl), index_(options) {
   CHECK(ttl > absl::ZeroDuration()) << "the in-flight ttl must be positive";
 }
 

@@ -58,8 +58,7 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
                                   .Add({});
   in_flight_blocks = &BuildGauge()
                           .Name("tern:router_in_flight_blocks")
-                          .Help("Prompt blocks counted as cached on the engine a request was just routed to, "
-                                "before that engine reports them.")
+                          .Help("Blocks counted as cached on the engines requests were just routed to.")
                           .Register(r)
                           .Add({});
   available_ = &BuildGauge()
