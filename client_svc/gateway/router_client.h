@@ -84,7 +84,7 @@ class RouterClient {
   using Done = absl::AnyInvocable<void(RouteResult)>;
   // Asks where `request` should run among `pool`'s engines. Never blocks:
   // `done` runs exactly once, on a gRPC thread (or inline), within about the
-  // timeout. `pool` must outlive the call.
+  // timeout. `pool` and this client must outlive the call.
   void Route(const v1::GenerateRequest& request, const EnginePool& pool, Done done);
 
   const std::string& address() const { return options_.address; }
