@@ -30,8 +30,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 absl::StatusOr<RoutingPolicy> ParseRoutingPolicy(absl::string_view name) {
   if (name == "least-loaded") return RoutingPolicy::kLeastLoaded;
   if (name == "round-robin") return RoutingPolicy::kRoundRobin;
+  if (name == "router") return RoutingPolicy::kRouter;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown routing policy '", name, "'; use least-loaded or round-robin"));
+      absl::StrCat("unknown routing policy '", name, "'; use least-loaded, round-robin or router"));
 }
 
 std::optional<v1::EngineInfo> Engine::info() const {
@@ -194,6 +195,13 @@ std::shared_ptr<Engine> EnginePool::Pick(absl::Span<const Engine* const> exclude
     if (best == nullptr || engine->outstanding() < best->outstanding()) best = engine;
   }
   return best;
+}
+
+std::shared_ptr<Engine> EnginePool::Find(absl::string_view address) const {
+  for (const std::shared_ptr<Engine>& engine : engines_) {
+    if (engine->address() == address) return engine;
+  }
+  return nullptr;
 }
 
 std::shared_ptr<EngineCall> EnginePool::Generate(std::shared_ptr<Engine> engine,

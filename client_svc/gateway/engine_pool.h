@@ -27,9 +27,11 @@
 
 namespace tern {
 
-enum class RoutingPolicy { kLeastLoaded, kRoundRobin };
+// kRouter asks tern-router (router_client.h) for each request's engine and
+// picks least-loaded whenever the router cannot answer.
+enum class RoutingPolicy { kLeastLoaded, kRoundRobin, kRouter };
 
-// "least-loaded" or "round-robin".
+// "least-loaded", "round-robin" or "router".
 absl::StatusOr<RoutingPolicy> ParseRoutingPolicy(absl::string_view name);
 
 // One engine as the pool sees it.
@@ -110,7 +112,10 @@ class EnginePool {
   std::optional<EngineLimits> limits() const;
 
   // A serving engine for a new request, skipping `exclude`; null if none.
+  // kRouter picks as kLeastLoaded: this is its fallback.
   std::shared_ptr<Engine> Pick(absl::Span<const Engine* const> exclude = {});
+  // The engine at `address` (as listed in the options); null if none is.
+  std::shared_ptr<Engine> Find(absl::string_view address) const;
 
   // Starts `request` on `engine`.
   std::shared_ptr<EngineCall> Generate(std::shared_ptr<Engine> engine, const v1::GenerateRequest& request,

@@ -27,9 +27,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const GatewayOptions& o
   for (const std::string& key : options.api_keys) {
     if (key.empty()) return absl::InvalidArgumentError("an API key is empty");
   }
+  const bool routed = options.engines.routing == RoutingPolicy::kRouter;
+  if (routed && !options.router.has_value()) {
+    return absl::InvalidArgumentError("routing by the router needs the router's address");
+  }
+  if (!routed && options.router.has_value()) {
+    return absl::InvalidArgumentError("a router address is only used when routing by the router");
+  }
   auto gateway = std::unique_ptr<Gateway>(new Gateway(options.worker_threads));
   ASSIGN_OR_RETURN(gateway->model_, ServedModel::Load(options.model));
   ASSIGN_OR_RETURN(gateway->pool_, EnginePool::Create(options.engines));
+  if (routed) {
+    ASSIGN_OR_RETURN(gateway->router_, RouterClient::Create(*options.router));
+  }
   gateway->metrics_ = std::make_unique<GatewayMetrics>(gateway->model_->name());
   gateway->api_keys_ = options.api_keys;
   gateway->max_concurrent_ = options.max_concurrent_requests;

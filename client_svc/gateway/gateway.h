@@ -1,5 +1,6 @@
 // What the gateway's fronts (OpenAI HTTP, tern.v1.Generation gRPC) share:
-// the served model, the engine pool, the metrics, a worker pool for prompt
+// the served model, the engine pool (and the router client under --routing
+// router), the metrics, a worker pool for prompt
 // work (templates and tokenization stay off the I/O threads), the API keys
 // and the bound on requests in flight.
 //
@@ -23,6 +24,7 @@
 #include "client_svc/gateway/gateway_metrics.h"
 #include "client_svc/gateway/generation_plan.h"
 #include "client_svc/gateway/openai_request.h"
+#include "client_svc/gateway/router_client.h"
 #include "client_svc/gateway/served_model.h"
 #include "common/thread_pool.h"
 
@@ -31,6 +33,8 @@ namespace tern {
 struct GatewayOptions {
   ServedModelOptions model;
   EnginePoolOptions engines;
+  // Required with engines.routing == kRouter, and only then.
+  std::optional<RouterClientOptions> router;
   std::vector<std::string> api_keys;  // Empty: no authentication.
   int64_t max_concurrent_requests = 0;  // 0: unbounded.
   int worker_threads = 2;
@@ -78,6 +82,8 @@ class Gateway {
 
   const ServedModel& model() const { return *model_; }
   EnginePool& pool() { return *pool_; }
+  // Null unless the routing policy is kRouter.
+  RouterClient* router() { return router_.get(); }
   GatewayMetrics& metrics() { return *metrics_; }
   const RequestBounds& bounds() const { return bounds_; }
   int64_t in_flight() const { return in_flight_.load(); }
@@ -87,6 +93,7 @@ class Gateway {
 
   std::unique_ptr<ServedModel> model_;
   std::unique_ptr<EnginePool> pool_;
+  std::unique_ptr<RouterClient> router_;
   std::unique_ptr<GatewayMetrics> metrics_;
   std::vector<std::string> api_keys_;
   int64_t max_concurrent_ = 0;

@@ -29,7 +29,11 @@ ABSL_FLAG(std::string, model, "", "Model directory: tokenizer, chat template and
 ABSL_FLAG(std::string, tokenizer, "", "Tokenizer directory (default: --model).");
 ABSL_FLAG(std::string, served_model_name, "", "Names clients may use, comma-separated (default: the directory name).");
 ABSL_FLAG(std::string, engines, "", "tern-engine addresses, comma-separated: HOST:PORT or unix:PATH.");
-ABSL_FLAG(std::string, routing, "least-loaded", "How engines are picked: least-loaded or round-robin.");
+ABSL_FLAG(std::string, routing, "least-loaded",
+          "How engines are picked: least-loaded, round-robin, or router (ask --router; least-loaded when it "
+          "cannot answer).");
+ABSL_FLAG(std::string, router, "", "tern-router address (HOST:PORT or unix:PATH), for --routing router.");
+ABSL_FLAG(int32_t, router_timeout_ms, 20, "Deadline of each Route call; past it the request goes least-loaded.");
 ABSL_FLAG(std::string, host, "0.0.0.0", "HTTP listen address.");
 ABSL_FLAG(int32_t, port, 8000, "HTTP port (0: any free port).");
 ABSL_FLAG(int32_t, grpc_port, 8001, "tern.v1.Generation gRPC port (0: any free port; -1: off).");
@@ -77,12 +81,23 @@ absl::Status Serve() {
   options.engines.addresses = SplitList(absl::GetFlag(FLAGS_engines));
   if (options.engines.addresses.empty()) return absl::InvalidArgumentError("--engines ADDR,... is required");
   ASSIGN_OR_RETURN(options.engines.routing, ParseRoutingPolicy(absl::GetFlag(FLAGS_routing)));
+  const std::string router = absl::GetFlag(FLAGS_router);
+  if (options.engines.routing == RoutingPolicy::kRouter) {
+    if (router.empty()) return absl::InvalidArgumentError("--routing router needs --router HOST:PORT");
+    if (absl::GetFlag(FLAGS_router_timeout_ms) <= 0) {
+      return absl::InvalidArgumentError("--router-timeout-ms must be positive");
+    }
+    options.router = RouterClientOptions{router, absl::Milliseconds(absl::GetFlag(FLAGS_router_timeout_ms))};
+  } else if (!router.empty()) {
+    return absl::InvalidArgumentError("--router is used only with --routing router");
+  }
   ASSIGN_OR_RETURN(options.api_keys, ApiKeys());
   options.max_concurrent_requests = absl::GetFlag(FLAGS_max_concurrent_requests);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway, Gateway::Create(options));
   LOG(INFO) << "serving '" << gateway->model().name() << "' over " << options.engines.addresses.size()
-            << " engine(s)" << (gateway->requires_auth() ? ", API keys required" : "");
+            << " engine(s)" << (gateway->router() != nullptr ? absl::StrCat(", routed by ", router) : "")
+            << (gateway->requires_auth() ? ", API keys required" : "");
 
   const double wait = absl::GetFlag(FLAGS_engine_wait_timeout);
   if (wait > 0 && !gateway->pool().WaitForServing(absl::Seconds(wait))) {
@@ -163,7 +178,8 @@ int main(int argc, char** argv) {
   tern::ParseTernFlags(argc, argv,
                        "Serves the OpenAI-compatible HTTP API over tern-engine processes.\n"
                        "Usage: tern-gateway --model DIR --engines HOST:PORT,... [--port 8000]\n"
-                       "       [--served-model-name NAME] [--api-key KEY] [--routing least-loaded|round-robin] ...");
+                       "       [--served-model-name NAME] [--api-key KEY] [--routing least-loaded|round-robin|router]\n"
+                       "       [--router HOST:PORT] [--router-timeout-ms 20] ...");
   tern::LogSeverity severity;
   if (!tern::ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
     std::cerr << "tern-gateway: --log-level must be info, warning or error\n";

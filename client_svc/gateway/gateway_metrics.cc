@@ -28,6 +28,11 @@ GatewayMetrics::GatewayMetrics(const std::string& model)
                    .Name("tern:http_requests_total")
                    .Help("Requests answered by the gateway, by route and status code.")
                    .Register(r);
+  routing_decisions_ = &BuildCounter()
+                            .Name("tern:gateway_routing_decisions_total")
+                            .Help("Engine choices under --routing router: outcome router, or fallback (to "
+                                  "least-loaded) with the reason.")
+                            .Register(r);
   time_to_first_token = &BuildHistogram()
                              .Name("tern:gateway_time_to_first_token_seconds")
                              .Help("Time from a request's arrival at the gateway to its first token sent.")
@@ -70,6 +75,14 @@ GatewayMetrics::GatewayMetrics(const std::string& model)
 
 void GatewayMetrics::CountRequest(absl::string_view route, int status) {
   requests_->Add({{"route", std::string(route)}, {"status", std::to_string(status)}}).Increment();
+}
+
+void GatewayMetrics::CountRouting(RouteOutcome outcome) {
+  if (outcome == RouteOutcome::kRouted) {
+    routing_decisions_->Add({{"outcome", "router"}}).Increment();
+    return;
+  }
+  routing_decisions_->Add({{"outcome", "fallback"}, {"reason", std::string(FallbackReason(outcome))}}).Increment();
 }
 
 std::string GatewayMetrics::Serialize(const EnginePool* pool) {

@@ -1,8 +1,8 @@
 // The gateway's Prometheus metrics under the `tern:` prefix: HTTP requests by
 // route and status, latencies as the clients see them (first token, between
-// tokens, whole request), requests in flight, tokens served, and each
-// engine's availability and outstanding requests (read from the pool when
-// scraped).
+// tokens, whole request), requests in flight, tokens served, routing
+// decisions (--routing router), and each engine's availability and
+// outstanding requests (read from the pool when scraped).
 //
 // Thread safety: every method may be called from any thread.
 #ifndef TERN_CLIENT_SVC_GATEWAY_GATEWAY_METRICS_H_
@@ -13,6 +13,7 @@
 
 #include "absl/strings/string_view.h"
 #include "client_svc/gateway/engine_pool.h"
+#include "client_svc/gateway/router_client.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -27,6 +28,9 @@ class GatewayMetrics {
 
   // One answered HTTP request (or gRPC call: route "grpc:<method>").
   void CountRequest(absl::string_view route, int status);
+  // One engine choice under --routing router: outcome "router", or
+  // "fallback" with the reason (router_client.h).
+  void CountRouting(RouteOutcome outcome);
   // The registry in the Prometheus text format, engine gauges refreshed
   // from `pool` (may be null).
   std::string Serialize(const EnginePool* pool);
@@ -42,6 +46,7 @@ class GatewayMetrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::string model_;
   prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Counter>* routing_decisions_;
   prometheus::Family<prometheus::Gauge>* engine_available_;
   prometheus::Family<prometheus::Gauge>* engine_outstanding_;
 };

@@ -35,38 +35,51 @@ std::string NewResponseId(GenerationKind kind) {
                       absl::Hex(b, absl::kZeroPad16));
 }
 
-Generation::Generation(GenerationPlan plan, const ServedModel& model, EnginePool& pool,
-                       std::shared_ptr<GenerationSink> sink)
-    : plan_(std::move(plan)), model_(model), pool_(pool), sink_(std::move(sink)) {
+Generation::Generation(GenerationPlan plan, Gateway& gateway, std::shared_ptr<GenerationSink> sink)
+    : plan_(std::move(plan)),
+      gateway_(gateway),
+      model_(gateway.model()),
+      pool_(gateway.pool()),
+      sink_(std::move(sink)) {
   streams_.resize(plan_.engine_requests.size());
   choices_.reserve(plan_.num_choices());
   for (int64_t i = 0; i < plan_.num_choices(); ++i) choices_.emplace_back(i, model_.tokenizer(), plan_.request);
 }
 
-std::shared_ptr<Generation> Generation::Start(GenerationPlan plan, const ServedModel& model, EnginePool& pool,
+std::shared_ptr<Generation> Generation::Start(GenerationPlan plan, Gateway& gateway,
                                               std::shared_ptr<GenerationSink> sink) {
-  std::shared_ptr<Generation> generation(new Generation(std::move(plan), model, pool, std::move(sink)));
-  for (size_t p = 0; p < generation->plan_.engine_requests.size(); ++p) {
-    if (generation->Launch(p)) continue;
-    std::vector<std::shared_ptr<EngineCall>> cancel;
-    {
-      absl::MutexLock lock(&generation->mu_);
-      if (generation->sink_ != nullptr) cancel = generation->FailLocked(Unavailable("no engine is serving"));
-    }
-    for (const auto& call : cancel) call->Cancel();
-    break;
-  }
+  std::shared_ptr<Generation> generation(new Generation(std::move(plan), gateway, std::move(sink)));
+  for (size_t p = 0; p < generation->plan_.engine_requests.size(); ++p) generation->StartStream(p);
   return generation;
 }
 
-bool Generation::Launch(size_t p) {
-  std::shared_ptr<Engine> engine;
+void Generation::StartStream(size_t p) {
+  RouterClient* router = gateway_.router();
+  if (router == nullptr) return LaunchOrFail(p, nullptr);
+  // A null engine (a fallback) makes Launch take the pool's least-loaded pick.
+  router->Route(plan_.engine_requests[p], pool_, [self = shared_from_this(), p](RouteResult result) {
+    self->gateway_.metrics().CountRouting(result.outcome);
+    self->LaunchOrFail(p, std::move(result.engine));
+  });
+}
+
+void Generation::LaunchOrFail(size_t p, std::shared_ptr<Engine> engine) {
+  if (Launch(p, std::move(engine))) return;
+  std::vector<std::shared_ptr<EngineCall>> cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    if (sink_ != nullptr) cancel = FailLocked(Unavailable("no engine is serving"));
+  }
+  for (const auto& call : cancel) call->Cancel();
+}
+
+bool Generation::Launch(size_t p, std::shared_ptr<Engine> engine) {
   int64_t attempt;
   {
     absl::MutexLock lock(&mu_);
     if (sink_ == nullptr) return true;  // Ended meanwhile: nothing to start.
     Stream& stream = streams_[p];
-    engine = pool_.Pick(stream.tried);
+    if (engine == nullptr) engine = pool_.Pick(stream.tried);
     if (engine == nullptr) return false;
     stream.tried.push_back(engine.get());
     attempt = ++stream.attempt;

@@ -1,7 +1,9 @@
 // One client request in flight: its engine streams (one per prompt), the
 // choices they feed, and the events a front turns into its wire format.
 //
-// Engines: each prompt goes to the engine the pool picks. A stream that
+// Engines: each prompt goes to the engine the router names under --routing
+// router (router_client.h; counted in the gateway's metrics), else, and
+// whenever the router cannot answer, to the engine the pool picks. A stream that
 // fails before its first response with UNAVAILABLE, or RESOURCE_EXHAUSTED
 // for a full queue, is retried once on every other serving engine; after the
 // first response there is no retry (the client has seen tokens). A failure
@@ -25,6 +27,7 @@
 #include "client_svc/gateway/api_error.h"
 #include "client_svc/gateway/choice_stream.h"
 #include "client_svc/gateway/engine_pool.h"
+#include "client_svc/gateway/gateway.h"
 #include "client_svc/gateway/generation_plan.h"
 #include "client_svc/gateway/served_model.h"
 
@@ -50,10 +53,9 @@ class GenerationSink {
 
 class Generation : public std::enable_shared_from_this<Generation> {
  public:
-  // Starts the engine streams. `model` and `pool` must outlive the
-  // generation's streams.
-  static std::shared_ptr<Generation> Start(GenerationPlan plan, const ServedModel& model, EnginePool& pool,
-                                           std::shared_ptr<GenerationSink> sink);
+  // Starts the engine streams (after asking the router, if there is one).
+  // `gateway` must outlive the generation's streams.
+  static std::shared_ptr<Generation> Start(GenerationPlan plan, Gateway& gateway, std::shared_ptr<GenerationSink> sink);
 
   // The client went away: cancels every stream; no more events.
   void Cancel();
@@ -68,10 +70,16 @@ class Generation : public std::enable_shared_from_this<Generation> {
     int64_t cached_tokens = 0;
   };
 
-  Generation(GenerationPlan plan, const ServedModel& model, EnginePool& pool, std::shared_ptr<GenerationSink> sink);
+  Generation(GenerationPlan plan, Gateway& gateway, std::shared_ptr<GenerationSink> sink);
 
-  // Starts (or restarts) stream `p` on an untried engine; false if none is left.
-  bool Launch(size_t p);
+  // Starts stream `p` for the first time: on the router's engine, if there
+  // is a router and it names a usable one, else on the pool's pick.
+  void StartStream(size_t p);
+  // Launches `p` and ends the request if no engine is serving.
+  void LaunchOrFail(size_t p, std::shared_ptr<Engine> engine);
+  // Starts (or restarts) stream `p` on `engine`, or when null on an untried
+  // engine the pool picks; false if none is left.
+  bool Launch(size_t p, std::shared_ptr<Engine> engine = nullptr);
   void OnResponse(size_t p, int64_t attempt, const v1::GenerateResponse& response);
   void OnDone(size_t p, int64_t attempt, const grpc::Status& status);
   // Ends the request with `error` (under mu_); returns the calls to cancel.
@@ -80,6 +88,7 @@ class Generation : public std::enable_shared_from_this<Generation> {
   void MaybeCompleteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const GenerationPlan plan_;
+  Gateway& gateway_;
   const ServedModel& model_;
   EnginePool& pool_;
   absl::Mutex mu_;

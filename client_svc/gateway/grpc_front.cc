@@ -345,7 +345,7 @@ grpc::ServerWriteReactor<v1::GenerationChunk>* GenerationService::Generate(
       return stream->SetupDone(nullptr);
     }
     auto sink = std::make_shared<ChunkStream::Sink>(stream, std::move(admission));
-    stream->SetupDone(Generation::Start(*std::move(plan), gateway_.model(), gateway_.pool(), std::move(sink)));
+    stream->SetupDone(Generation::Start(*std::move(plan), gateway_, std::move(sink)));
   });
   return stream;
 }

@@ -219,7 +219,7 @@ void OpenAiHttpFront::Generate(GenerationKind kind, HttpRequest request, std::sh
     auto sink = std::make_shared<HttpGenerationSink>(gateway_, responder, header, plan->request,
                                                      std::move(admission), arrival);
     std::shared_ptr<Generation> generation =
-        Generation::Start(*std::move(plan), gateway_.model(), gateway_.pool(), std::move(sink));
+        Generation::Start(*std::move(plan), gateway_, std::move(sink));
     responder->OnDisconnect([generation] { generation->Cancel(); });
   });
 }

@@ -35,6 +35,15 @@ void KvCacheManager::ComputeKeys(Request& request, int64_t num_blocks) const {
   }
 }
 
+int64_t KvCacheManager::NumCachedPrefixTokens(Request& request) const {
+  if (!request.use_prefix_cache || request.return_prompt_logits) return 0;
+  const int64_t eligible = (request.num_tokens() - 1) / config_.block_size;
+  ComputeKeys(request, eligible);
+  int64_t blocks = 0;
+  while (blocks < eligible && pool_.Lookup(request.block_keys[blocks]) >= 0) ++blocks;
+  return blocks * config_.block_size;
+}
+
 ComputedPrefix KvCacheManager::GetComputedBlocks(Request& request) {
   ComputedPrefix prefix;
   // A request that wants every prompt position's logits must compute them all.

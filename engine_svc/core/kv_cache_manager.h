@@ -55,6 +55,9 @@ class KvCacheManager {
   // of every prompt position. Counts the query.
   // Mutates only the request's lazily computed block keys.
   ComputedPrefix GetComputedBlocks(Request& request);
+  // The tokens GetComputedBlocks would find cached for `request` now,
+  // without counting a query. Mutates only its lazily computed keys.
+  int64_t NumCachedPrefixTokens(Request& request) const;
 
   // Gives `request` pages for its first num_computed_tokens + num_new_tokens
   // tokens; `prefix` (from GetComputedBlocks, for a request holding no blocks

@@ -341,9 +341,12 @@ EngineOutputs Scheduler::UpdateFromOutput(const SchedulerOutput& plan, ModelRunn
 
 int64_t Scheduler::num_waiting_prompt_tokens() const {
   int64_t tokens = 0;
-  for (const Request* r : waiting_) {
+  for (Request* r : waiting_) {
     // A receiving request's prompt is computed elsewhere.
-    if (r->kv_handoff != KvHandoff::kReceive) tokens += r->num_tokens() - r->num_computed_tokens;
+    if (r->kv_handoff == KvHandoff::kReceive) continue;
+    // A request holding no blocks takes its cached prefix from the cache.
+    const int64_t cached = r->block_ids.empty() ? kv_.NumCachedPrefixTokens(*r) : 0;
+    tokens += r->num_tokens() - std::max(r->num_computed_tokens, cached);
   }
   return tokens;
 }

@@ -119,7 +119,9 @@ class Scheduler {
   int64_t num_receiving_kv() const { return static_cast<int64_t>(receiving_.size()); }
   // Finished sending requests still holding their blocks.
   int64_t num_held() const { return static_cast<int64_t>(held_.size()); }
-  // Tokens of waiting requests not yet computed (their prefill work).
+  // Tokens of waiting requests not yet computed and not in the prefix cache
+  // now (their prefill work). One cache lookup per block of each waiting
+  // request's cached prefix (keys are computed once per request).
   int64_t num_waiting_prompt_tokens() const;
   const SchedulerStats& stats() const { return stats_; }
   const SchedulerConfig& config() const { return config_; }

@@ -186,6 +186,7 @@ void EngineLoop::Run() {
 
 void EngineLoop::Admit(std::vector<Pending>& admissions) {
   for (Pending& pending : admissions) {
+    ++num_admitted_;
     if (absl::Status status = core_.AddRequest(pending.spec); !status.ok()) {
       pending.sink->OnError(status);
       absl::MutexLock lock(&mu_);
@@ -320,6 +321,7 @@ void EngineLoop::PublishState(bool force) {
   load.set_prefill_tokens_per_second(static_cast<float>(prefill_tokens_per_second_));
   load.set_num_free_blocks(static_cast<uint32_t>(kv.num_free_blocks()));
   load.set_num_kv_blocks(static_cast<uint32_t>(kv.num_blocks()));
+  load.set_num_admitted(num_admitted_);
   hub_.Publish(load, events, [&kv] { return kv.pool().CachedKeys(); });
   last_publish_ = now;
 }

@@ -209,6 +209,7 @@ class EngineLoop {
   int64_t steps_since_update_ = 0;
   int64_t prefill_tokens_since_update_ = 0;
   int64_t reported_queries_ = 0, reported_hits_ = 0, reported_preemptions_ = 0;
+  uint64_t num_admitted_ = 0;  // Requests Admit has taken (LoadSnapshot.num_admitted).
 
   std::atomic<int64_t> heartbeat_{0};
   std::thread thread_;

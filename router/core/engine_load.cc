@@ -26,6 +26,9 @@ void EngineLoad::PopOldest() {
 }
 
 void EngineLoad::OnReport(const LoadReport& report, absl::Time now) {
+  if (has_report_ && report.num_admitted > report_.num_admitted) {
+    for (uint64_t n = report.num_admitted - report_.num_admitted; n > 0 && !pending_.empty(); --n) PopOldest();
+  }
   report_ = report;
   has_report_ = true;
   while (!pending_.empty() && pending_.front().at + options_.assignment_settle <= now) PopOldest();

@@ -22,13 +22,18 @@ struct LoadReport {
   double kv_usage = 0;  // 0..1
   int64_t num_free_blocks = 0;
   int64_t num_kv_blocks = 0;
+  // Requests the engine has taken in since it started; 0 from an engine
+  // that does not count them.
+  uint64_t num_admitted = 0;
 };
 
 struct LoadTrackingOptions {
-  // An assignment counts on top of the engine's reports until a report
-  // arrives at least this long after it; by then the request has reached
-  // the engine and that report includes it. Engines report at least every
-  // 50 ms: the default leaves room for the gateway's hop and a late report.
+  // An assignment counts on top of the engine's reports until the engine's
+  // admission count shows it arrived (EngineLoad::OnReport), or at the
+  // latest until a report arrives this long after it: a request that never
+  // arrives (its gateway sent it elsewhere) or an engine that does not
+  // count admissions. Engines report at least every 50 ms: the default
+  // leaves room for the gateway's hop and a late report.
   absl::Duration assignment_settle = absl::Milliseconds(200);
   // Assignments remembered per target at most (the oldest are dropped).
   int64_t max_pending = 4096;
@@ -44,8 +49,13 @@ class EngineLoad {
  public:
   explicit EngineLoad(const LoadTrackingOptions& options) : options_(options) {}
 
-  // A new report received at `now`. Assignments older than the settle time
-  // are now part of it and stop counting. Updates the prefill-rate estimate:
+  // A new report received at `now`. Assignments it includes stop counting:
+  // as many of the oldest as the engine admitted requests since the
+  // previous report (gateways send a request as soon as it is routed, so
+  // requests arrive in the order they were assigned; requests that reach
+  // the engine without the router settle assignments early, which errs
+  // towards that engine only until its next report), and any older than
+  // the settle time. Updates the prefill-rate estimate:
   // a higher reported rate is taken at once (the engine has shown it can);
   // a lower one only while the engine is backlogged with prefill work, when
   // its throughput is its capacity — an idle engine's rate of zero says

@@ -49,11 +49,17 @@ absl::Status RouterCoreConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("the P/D threshold is ", pd_min_uncached_tokens, " uncached tokens; it must be >= 0 (0: off)"));
   }
+  if (in_flight_ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the in-flight prefix time must not be negative");
+  }
   return absl::OkStatus();
 }
 
 RouterCore::RouterCore(const RouterCoreConfig& config) : config_(config), index_(config.index) {
   CHECK_OK(config.Validate());
+  if (config.in_flight_ttl > absl::ZeroDuration()) {
+    in_flight_ = std::make_unique<InFlightPrefixes>(config.index, config.in_flight_ttl);
+  }
 }
 
 int RouterCore::AddTarget(std::string address) {
@@ -64,6 +70,7 @@ int RouterCore::AddTarget(std::string address) {
 
 void RouterCore::Forget(int target) {
   index_.RemoveTarget(target);
+  if (in_flight_ != nullptr) in_flight_->RemoveTarget(target);
   targets_[target].load.Reset();
   targets_[target].synced = false;
 }
@@ -176,7 +183,8 @@ absl::Status RouterCore::NoCandidateError(const RouteQuery& query) const {
 struct RouterCore::Scored {
   std::vector<Candidate> candidates;
   std::vector<int> chain_of;                   // Per candidate: the chain it matched, or -1.
-  std::vector<int32_t> blocks_of;              // Per candidate: leading blocks it holds.
+  std::vector<int32_t> indexed;                // Per candidate: leading blocks it reported.
+  std::vector<int32_t> blocks_of;              // Per candidate: those, or more it is computing.
   std::vector<std::vector<uint32_t>> entries;  // Per chain: its index entries.
 };
 
@@ -205,8 +213,11 @@ void RouterCore::Score(const RouteQuery& query, TargetRole role, Scored& out) {
   if (candidates.empty()) return;
   const double fallback_rate = num_known > 0 ? known_rates / num_known : config_.default_prefill_tokens_per_second;
 
-  // One walk per chain over the candidates at its block size.
+  // One walk per chain over the candidates at its block size: the blocks
+  // each holds by its reports (`indexed`), or is computing for a request
+  // routed to it before (`blocks_of`, at least as many).
   out.chain_of.assign(candidates.size(), -1);
+  out.indexed.assign(candidates.size(), 0);
   out.blocks_of.assign(candidates.size(), 0);
   out.entries.assign(query.chains.size(), {});
   for (size_t k = 0; k < query.chains.size(); ++k) {
@@ -220,8 +231,13 @@ void RouterCore::Score(const RouteQuery& query, TargetRole role, Scored& out) {
     }
     if (mask.empty() || chain.keys.empty()) continue;
     index_.Match(chain.keys, mask, &match_);
+    const bool claimed = in_flight_ != nullptr && in_flight_->num_blocks() > 0;
+    if (claimed) in_flight_->Match(chain.keys, mask, &in_flight_match_);
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (out.chain_of[i] == static_cast<int>(k)) out.blocks_of[i] = match_.blocks[candidates[i].target];
+      if (out.chain_of[i] != static_cast<int>(k)) continue;
+      const int target = candidates[i].target;
+      out.indexed[i] = out.blocks_of[i] = match_.blocks[target];
+      if (claimed) out.blocks_of[i] = std::max(out.blocks_of[i], in_flight_match_.blocks[target]);
     }
     out.entries[k] = match_.entries;
   }
@@ -235,14 +251,20 @@ void RouterCore::Score(const RouteQuery& query, TargetRole role, Scored& out) {
   }
 }
 
-void RouterCore::Assign(const Scored& scored, int chosen, int64_t prefill_tokens, int64_t prompt_tokens,
+void RouterCore::Assign(const RouteQuery& query, const Scored& scored, int chosen, int64_t prefill_tokens,
                         absl::Time now) {
   const Candidate& c = scored.candidates[chosen];
-  targets_[c.target].load.OnAssigned(prefill_tokens, BlocksNeededNow(c, prompt_tokens), now);
-  if (scored.chain_of[chosen] >= 0) {
-    const std::vector<uint32_t>& used = scored.entries[scored.chain_of[chosen]];
-    const size_t hits = std::min<size_t>(scored.blocks_of[chosen], used.size());
-    index_.Touch(absl::MakeConstSpan(used).first(hits));
+  targets_[c.target].load.OnAssigned(prefill_tokens, BlocksNeededNow(c, query.prompt_tokens), now);
+  const int k = scored.chain_of[chosen];
+  if (k < 0) return;
+  const std::vector<uint32_t>& used = scored.entries[k];
+  const size_t hits = std::min<size_t>(scored.indexed[chosen], used.size());
+  index_.Touch(absl::MakeConstSpan(used).first(hits));
+  // Blocks it does not report yet, it will hold once it has the prompt (or
+  // is computing them now).
+  const KeyChain& chain = query.chains[k];
+  if (in_flight_ != nullptr && static_cast<size_t>(scored.indexed[chosen]) < chain.keys.size()) {
+    in_flight_->Claim(c.target, chain.keys, now);
   }
 }
 
@@ -266,6 +288,7 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
   if (query.prompt_tokens < 1) return absl::InvalidArgumentError("the prompt must have at least one token");
   if (query.max_tokens < 0) return absl::InvalidArgumentError("max_tokens must not be negative");
   const bool disaggregate = config_.pd_min_uncached_tokens > 0 && query.role == TargetRole::kBoth;
+  if (in_flight_ != nullptr) in_flight_->Expire(now);
 
   // The engine that decodes (or runs the whole request) first.
   Scored scored;
@@ -287,7 +310,6 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
   const uint64_t tie_key = query.session_id.empty() ? tie_counter_++ : SessionHash(query.session_id);
   const int chosen = PickLowestCost(candidates, kept, config_.placement, tie_key);
   const Candidate& c = candidates[chosen];
-
   RouteDecision decision;
   decision.target = c.target;
   decision.address = targets_[c.target].address;
@@ -300,12 +322,12 @@ absl::StatusOr<RouteDecision> RouterCore::Route(const RouteQuery& query, absl::T
   const int prefill_chosen =
       disaggregate && c.uncached_tokens >= config_.pd_min_uncached_tokens ? PickPrefill(query, c, prefill) : -1;
   if (prefill_chosen < 0) {
-    Assign(scored, chosen, c.uncached_tokens, query.prompt_tokens, now);
+    Assign(query, scored, chosen, c.uncached_tokens, now);
     return decision;
   }
   const Candidate& p = prefill.candidates[prefill_chosen];
-  Assign(scored, chosen, /*prefill_tokens=*/0, query.prompt_tokens, now);
-  Assign(prefill, prefill_chosen, p.uncached_tokens, query.prompt_tokens, now);
+  Assign(query, scored, chosen, /*prefill_tokens=*/0, now);
+  Assign(query, prefill, prefill_chosen, p.uncached_tokens, now);
   decision.prefill_target = p.target;
   decision.prefill_address = targets_[p.target].address;
   decision.prefill_cached_tokens = p.cached_tokens;

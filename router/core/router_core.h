@@ -17,6 +17,7 @@
 #define TERN_ROUTER_CORE_ROUTER_CORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "absl/time/time.h"
 #include "router/core/engine_load.h"
 #include "router/core/engine_state.h"
+#include "router/core/in_flight_prefixes.h"
 #include "router/core/placement.h"
 #include "router/core/prefix_index.h"
 
@@ -46,6 +48,10 @@ struct RouterCoreConfig {
   // prompt (RouteDecision::prefill_*). 0: off (whole requests go to engines
   // of role both only).
   int64_t pd_min_uncached_tokens = 0;
+  // How long a request's prefix counts as cached on the target it was sent
+  // to before that target reports the blocks (in_flight_prefixes.h); 0:
+  // only reported blocks count.
+  absl::Duration in_flight_ttl = absl::Seconds(1);
 
   absl::Status Validate() const;
 };
@@ -135,6 +141,8 @@ class RouterCore {
   std::vector<TargetStatus> Targets() const;
   TargetStatus Target(int target) const;
   const PrefixIndex& index() const { return index_; }
+  // Null when config.in_flight_ttl is 0.
+  const InFlightPrefixes* in_flight() const { return in_flight_.get(); }
 
  private:
   struct TargetState {
@@ -155,9 +163,10 @@ class RouterCore {
 
   bool Serves(const TargetState& t, absl::string_view model, TargetRole role) const;
   void Score(const RouteQuery& query, TargetRole role, Scored& out);
-  // Records `chosen`'s assignment (`prefill_tokens` it will compute) and
-  // refreshes the index entries its predicted hit used.
-  void Assign(const Scored& scored, int chosen, int64_t prefill_tokens, int64_t prompt_tokens, absl::Time now);
+  // Records `chosen`'s assignment (`prefill_tokens` it will compute),
+  // refreshes the index entries its predicted hit used, and claims the
+  // prompt's blocks it has not reported as in flight there.
+  void Assign(const RouteQuery& query, const Scored& scored, int chosen, int64_t prefill_tokens, absl::Time now);
   // The prefill engine for a request decoded on `decode`: another target
   // with the same KV layout and room for the prompt now, within the load
   // bound, of lowest cost. -1 (in `scored`'s indices) if none.
@@ -168,8 +177,9 @@ class RouterCore {
 
   RouterCoreConfig config_;
   PrefixIndex index_;
+  std::unique_ptr<InFlightPrefixes> in_flight_;
   std::vector<TargetState> targets_;
-  PrefixMatch match_;  // Scratch for Route.
+  PrefixMatch match_, in_flight_match_;  // Scratch for Route.
   uint64_t tie_counter_ = 0;
 };
 

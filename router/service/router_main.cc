@@ -38,10 +38,13 @@ ABSL_FLAG(double, decode_seconds_per_sequence, 0.001, "Cost weight of each runni
 ABSL_FLAG(double, default_prefill_tokens_per_second, 5000,
           "Prefill rate assumed before any engine of a model has shown one.");
 ABSL_FLAG(int32_t, assignment_settle_ms, 200,
-          "A routed request counts on top of its engine's load reports for this long.");
+          "A routed request counts on top of its engine's load reports until they show it admitted, at most this "
+          "long.");
 ABSL_FLAG(int64_t, pd_min_uncached_tokens, 0,
           "Prefill/decode disaggregation: whole requests go to decode-capable engines, and a prompt with at least "
           "this many uncached tokens there is computed by a prefill engine with room (0: off).");
+ABSL_FLAG(int32_t, in_flight_prefix_ms, 1000,
+          "How long a routed request's prefix counts as cached on its engine before the engine reports it (0: off).");
 ABSL_FLAG(std::string, log_level, "info", "info, warning or error.");
 
 namespace tern {
@@ -62,6 +65,7 @@ absl::StatusOr<RouterCoreConfig> ConfigFromFlags(int num_engines) {
   config.index.max_blocks = absl::GetFlag(FLAGS_max_indexed_blocks);
   config.index.max_targets = std::max(1, num_engines);
   config.load.assignment_settle = absl::Milliseconds(absl::GetFlag(FLAGS_assignment_settle_ms));
+  config.in_flight_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_in_flight_prefix_ms));
   config.placement.load_bound_epsilon = absl::GetFlag(FLAGS_load_bound_epsilon);
   config.placement.load_bound_slack = absl::GetFlag(FLAGS_load_bound_slack);
   config.placement.decode_seconds_per_sequence = absl::GetFlag(FLAGS_decode_seconds_per_sequence);

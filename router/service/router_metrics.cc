@@ -56,6 +56,11 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
                                   .Help("Keys evicted from the prefix index to stay within its cap, since start.")
                                   .Register(r)
                                   .Add({});
+  in_flight_blocks = &BuildGauge()
+                          .Name("tern:router_in_flight_blocks")
+                          .Help("Blocks counted as cached on the engines requests were just routed to.")
+                          .Register(r)
+                          .Add({});
   available_ = &BuildGauge()
                     .Name("tern:router_engine_available")
                     .Help("1 while Route may pick the engine: connected, serving, reporting load.")

@@ -42,6 +42,7 @@ class RouterMetrics {
   prometheus::Gauge* index_bytes;
   prometheus::Gauge* index_capacity;
   prometheus::Gauge* index_capacity_evictions;  // Cumulative, as the index counts them.
+  prometheus::Gauge* in_flight_blocks;          // Blocks claimed by requests just routed (in_flight_prefixes.h).
 
   struct Engine {
     prometheus::Gauge* available;

@@ -140,6 +140,8 @@ void RouterService::RefreshGauges() {
   metrics_.index_bytes->Set(static_cast<double>(index.MemoryBytes()));
   metrics_.index_capacity->Set(static_cast<double>(index.max_blocks()));
   metrics_.index_capacity_evictions->Set(static_cast<double>(index.num_capacity_evictions()));
+  const InFlightPrefixes* in_flight = core_.in_flight();
+  metrics_.in_flight_blocks->Set(in_flight != nullptr ? static_cast<double>(in_flight->num_blocks()) : 0);
   for (const TargetStatus& status : core_.Targets()) {
     RouterMetrics::Engine& e = metrics_.engines[status.target];
     e.available->Set(status.routable ? 1 : 0);

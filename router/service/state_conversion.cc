@@ -57,6 +57,7 @@ LoadReport LoadFromProto(const v1::LoadSnapshot& load) {
   r.kv_usage = std::isfinite(load.kv_usage()) ? load.kv_usage() : 0;
   r.num_free_blocks = load.num_free_blocks();
   r.num_kv_blocks = load.num_kv_blocks();
+  r.num_admitted = load.num_admitted();
   return r;
 }
 
@@ -70,6 +71,7 @@ v1::LoadSnapshot LoadToProto(const LoadReport& r) {
   load.set_kv_usage(static_cast<float>(r.kv_usage));
   load.set_num_free_blocks(static_cast<uint32_t>(r.num_free_blocks));
   load.set_num_kv_blocks(static_cast<uint32_t>(r.num_kv_blocks));
+  load.set_num_admitted(r.num_admitted);
   return load;
 }
 

@@ -100,6 +100,17 @@ TEST_F(SchedulerTest, MaxNumSeqsCapsRunningRequests) {
   EXPECT_EQ(StepOnce(), (std::vector<Step>{{"c", 3}}));
 }
 
+TEST_F(SchedulerTest, WaitingPromptTokensLeaveOutWhatThePrefixCacheHolds) {
+  Make(64, 100, /*max_seqs=*/1);
+  ASSERT_TRUE(core_->AddRequest(Spec("a", 10, 5)).ok());
+  ASSERT_TRUE(core_->AddRequest(Spec("b", 11, 2)).ok());     // a's first 10 tokens, then one more.
+  ASSERT_TRUE(core_->AddRequest(Spec("c", 6, 2, 50)).ok());  // Nothing in common.
+  EXPECT_EQ(core_->scheduler().num_waiting_prompt_tokens(), 10 + 11 + 6);
+  EXPECT_EQ(StepOnce(), (std::vector<Step>{{"a", 10}}));
+  // a's two full blocks (8 tokens) are cached: b will compute only 3.
+  EXPECT_EQ(core_->scheduler().num_waiting_prompt_tokens(), 3 + 6);
+}
+
 TEST_F(SchedulerTest, PreemptsNewestRunningRequestWhenOutOfBlocksAndResumesItFirst) {
   Make(/*num_blocks=*/4, /*budget=*/64);
   ASSERT_TRUE(core_->AddRequest(Spec("a", 6, 5)).ok());

@@ -37,6 +37,47 @@ TEST(EngineLoadTest, AssignmentsCountOnTopOfReportsUntilAReportSettlesThem) {
   EXPECT_EQ(load.free_blocks(), 50);
 }
 
+TEST(EngineLoadTest, AssignmentsSettleAsTheEngineAdmitsRequests) {
+  EngineLoad load(LoadTrackingOptions{.assignment_settle = absl::Seconds(10)});
+  LoadReport report = Report(0);
+  report.num_admitted = 5;
+  load.OnReport(report, kT0);
+  load.OnAssigned(300, 4, kT0 + absl::Milliseconds(1));
+  load.OnAssigned(200, 3, kT0 + absl::Milliseconds(2));
+  load.OnAssigned(100, 2, kT0 + absl::Milliseconds(3));
+  EXPECT_EQ(load.queued_prefill_tokens(), 600);
+  // Two requests arrived: the two oldest assignments are in this report.
+  report.num_admitted = 7;
+  load.OnReport(report, kT0 + absl::Milliseconds(20));
+  EXPECT_EQ(load.num_pending(), 1);
+  EXPECT_EQ(load.queued_prefill_tokens(), 100);
+  EXPECT_EQ(load.free_blocks(), 48);
+  // Nothing new admitted: the last one still counts.
+  load.OnReport(report, kT0 + absl::Milliseconds(40));
+  EXPECT_EQ(load.num_pending(), 1);
+  // Three more admitted (two from elsewhere): none is left.
+  report.num_admitted = 10;
+  load.OnReport(report, kT0 + absl::Milliseconds(60));
+  EXPECT_EQ(load.num_pending(), 0);
+  EXPECT_EQ(load.queued_prefill_tokens(), 0);
+}
+
+TEST(EngineLoadTest, TheFirstReportAfterAResetOnlySetsTheAdmissionBaseline) {
+  EngineLoad load(LoadTrackingOptions{.assignment_settle = absl::Seconds(10)});
+  LoadReport report = Report(0);
+  report.num_admitted = 40;
+  load.OnReport(report, kT0);
+  load.Reset();
+  report.num_admitted = 3;  // A restarted engine counts from 0 again.
+  load.OnReport(report, kT0 + absl::Milliseconds(10));
+  load.OnAssigned(300, 4, kT0 + absl::Milliseconds(11));
+  load.OnReport(report, kT0 + absl::Milliseconds(20));
+  EXPECT_EQ(load.num_pending(), 1);
+  report.num_admitted = 4;
+  load.OnReport(report, kT0 + absl::Milliseconds(30));
+  EXPECT_EQ(load.num_pending(), 0);
+}
+
 TEST(EngineLoadTest, FreeBlocksNeverGoNegative) {
   EngineLoad load(LoadTrackingOptions{});
   load.OnReport(Report(0), kT0);

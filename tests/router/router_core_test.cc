@@ -238,6 +238,49 @@ TEST_F(RouterCoreTest, ABurstBetweenReportsSpreadsThroughPendingAssignmentsAndTh
   EXPECT_EQ(core_->Target(0).num_pending, 0);
 }
 
+TEST_F(RouterCoreTest, AFollowerOfAPrefixBeingComputedGoesWhereItIsComputed) {
+  // With a decode term, engine 0, running the first request, costs 1 ms
+  // more than the idle others unless its prefix counts.
+  Build(Config(/*decode_seconds_per_sequence=*/0.001));
+  ASSERT_EQ(Route(Query(Tokens(0, 40))).target, 0);
+  // Engine 0 has taken the request in (no blocks reported yet).
+  LoadReport running = Idle();
+  running.num_running = 1;
+  running.num_admitted = 1;
+  core_->OnState(0, Delta(1, 1, {}, running), kT0 + absl::Milliseconds(5));
+  EXPECT_EQ(core_->Target(0).num_pending, 0);
+  const RouteDecision follower = Route(Query(Tokens(0, 44)), kT0 + absl::Milliseconds(10));
+  EXPECT_EQ(follower.target, 0);
+  EXPECT_EQ(follower.cached_tokens, 40);
+  EXPECT_DOUBLE_EQ(follower.cost, 4 / 1000.0 + 0.001);
+  EXPECT_EQ(core_->index().num_blocks(0), 0);  // The index holds only what engines reported.
+}
+
+TEST_F(RouterCoreTest, WithoutInFlightPrefixesAFollowerGoesToAnIdleEngine) {
+  RouterCoreConfig config = Config(/*decode_seconds_per_sequence=*/0.001);
+  config.in_flight_ttl = absl::ZeroDuration();
+  Build(config);
+  ASSERT_EQ(Route(Query(Tokens(0, 40))).target, 0);
+  LoadReport running = Idle();
+  running.num_running = 1;
+  running.num_admitted = 1;
+  core_->OnState(0, Delta(1, 1, {}, running), kT0 + absl::Milliseconds(5));
+  const RouteDecision follower = Route(Query(Tokens(0, 44)), kT0 + absl::Milliseconds(10));
+  EXPECT_NE(follower.target, 0);
+  EXPECT_EQ(follower.cached_tokens, 0);
+}
+
+TEST_F(RouterCoreTest, InFlightPrefixesExpire) {
+  Build(Config(/*decode_seconds_per_sequence=*/0.001));
+  ASSERT_EQ(Route(Query(Tokens(0, 40))).target, 0);
+  LoadReport running = Idle();
+  running.num_running = 1;
+  running.num_admitted = 1;
+  core_->OnState(0, Delta(1, 1, {}, running), kT0 + absl::Milliseconds(5));
+  // The default claim lasts 1 s; engine 0 never reported the blocks.
+  EXPECT_EQ(Route(Query(Tokens(0, 44)), kT0 + absl::Seconds(1)).cached_tokens, 0);
+}
+
 TEST_F(RouterCoreTest, EqualEnginesShareRequestsInTurn) {
   absl::Time now = kT0;
   std::vector<int> counts(3, 0);

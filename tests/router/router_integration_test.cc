@@ -59,9 +59,11 @@ class RouterIntegrationTest : public ::testing::Test {
       engines_.push_back(testing::StartEngine(EngineFlags(), &addresses_[i]));
       ASSERT_FALSE(addresses_[i].empty());
     }
-    router_ = testing::StartRouter(
-        {"--engines", absl::StrCat(addresses_[0], ",", addresses_[1], ",", addresses_[2]), "--log-level", "info"},
-        &router_address_, &metrics_port_);
+    // These tests call Route without running the requests, so routed
+    // prompts must not count as being computed on their engines.
+    router_ = testing::StartRouter({"--engines", absl::StrCat(addresses_[0], ",", addresses_[1], ",", addresses_[2]),
+                                    "--log-level", "info", "--in-flight-prefix-ms", "0"},
+                                   &router_address_, &metrics_port_);
     ASSERT_FALSE(router_address_.empty());
     router_stub_ = v1::Router::NewStub(grpc::CreateChannel(router_address_, grpc::InsecureChannelCredentials()));
     ASSERT_TRUE(Eventually([&] { return NumAvailable() == kEngines; })) << router_->Stderr();

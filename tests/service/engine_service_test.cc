@@ -222,7 +222,7 @@ TEST_F(EngineServiceTest, CancelledStreamsReturnTheKvPoolToItsBaseline) {
   for (std::thread& client : clients) client.join();
   EXPECT_EQ(cancelled.load(), 16);
   EXPECT_TRUE(watcher.WaitForLoad([](const v1::LoadSnapshot& l) {
-    return l.num_running() == 0 && l.num_waiting() == 0 && l.num_free_blocks() == kKvBlocks;
+    return l.num_running() == 0 && l.num_waiting() == 0 && l.num_free_blocks() == kKvBlocks && l.num_admitted() == 16;
   })) << "the KV pool did not return to its baseline";
   EXPECT_EQ(Metric(Metrics(), "tern:request_success_total{finished_reason=\"abort\""), 16);
 }
