@@ -379,6 +379,9 @@ class RouterCorePdTest : public RouterCoreTest {
   void SetUp() override {
     RouterCoreConfig config = Config();
     config.pd_min_uncached_tokens = 16;
+    // Only reported blocks count, so each route sees the engines' reports
+    // alone (in-flight claims have their own tests).
+    config.in_flight_ttl = absl::ZeroDuration();
     Build(config, 4);
     Connect(0, 1, "m", TargetRole::kDecode);
     Connect(1, 1, "m", TargetRole::kDecode);
