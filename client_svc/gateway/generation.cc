@@ -59,12 +59,12 @@ void Generation::StartStream(size_t p) {
   // A null engine (a fallback) makes Launch take the pool's least-loaded pick.
   router->Route(plan_.engine_requests[p], pool_, [self = shared_from_this(), p](RouteResult result) {
     self->gateway_.metrics().CountRouting(result.outcome);
-    self->LaunchOrFail(p, std::move(result.engine));
+    self->LaunchOrFail(p, std::move(result.engine), result.prefill_engine);
   });
 }
 
-void Generation::LaunchOrFail(size_t p, std::shared_ptr<Engine> engine) {
-  if (Launch(p, std::move(engine))) return;
+void Generation::LaunchOrFail(size_t p, std::shared_ptr<Engine> engine, const std::string& prefill_engine) {
+  if (Launch(p, std::move(engine), prefill_engine)) return;
   std::vector<std::shared_ptr<EngineCall>> cancel;
   {
     absl::MutexLock lock(&mu_);
@@ -73,7 +73,7 @@ void Generation::LaunchOrFail(size_t p, std::shared_ptr<Engine> engine) {
   for (const auto& call : cancel) call->Cancel();
 }
 
-bool Generation::Launch(size_t p, std::shared_ptr<Engine> engine) {
+bool Generation::Launch(size_t p, std::shared_ptr<Engine> engine, const std::string& prefill_engine) {
   int64_t attempt;
   {
     absl::MutexLock lock(&mu_);
@@ -90,7 +90,14 @@ bool Generation::Launch(size_t p, std::shared_ptr<Engine> engine) {
   EngineCall::Callbacks callbacks;
   callbacks.on_response = [self, p, attempt](const v1::GenerateResponse& r) { self->OnResponse(p, attempt, r); };
   callbacks.on_done = [self, p, attempt](const grpc::Status& s) { self->OnDone(p, attempt, s); };
-  std::shared_ptr<EngineCall> call = pool_.Generate(engine, plan_.engine_requests[p], std::move(callbacks));
+  std::shared_ptr<EngineCall> call;
+  if (prefill_engine.empty()) {
+    call = pool_.Generate(engine, plan_.engine_requests[p], std::move(callbacks));
+  } else {
+    v1::GenerateRequest request = plan_.engine_requests[p];
+    request.set_prefill_engine(prefill_engine);
+    call = pool_.Generate(engine, request, std::move(callbacks));
+  }
   bool cancel = false;
   {
     absl::MutexLock lock(&mu_);

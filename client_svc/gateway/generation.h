@@ -76,10 +76,12 @@ class Generation : public std::enable_shared_from_this<Generation> {
   // is a router and it names a usable one, else on the pool's pick.
   void StartStream(size_t p);
   // Launches `p` and ends the request if no engine is serving.
-  void LaunchOrFail(size_t p, std::shared_ptr<Engine> engine);
+  void LaunchOrFail(size_t p, std::shared_ptr<Engine> engine, const std::string& prefill_engine = "");
   // Starts (or restarts) stream `p` on `engine`, or when null on an untried
-  // engine the pool picks; false if none is left.
-  bool Launch(size_t p, std::shared_ptr<Engine> engine = nullptr);
+  // engine the pool picks; false if none is left. A non-empty
+  // `prefill_engine` (the router's pick) asks the engine to have that engine
+  // compute the prompt; retries go without.
+  bool Launch(size_t p, std::shared_ptr<Engine> engine = nullptr, const std::string& prefill_engine = "");
   void OnResponse(size_t p, int64_t attempt, const v1::GenerateResponse& response);
   void OnDone(size_t p, int64_t attempt, const grpc::Status& status);
   // Ends the request with `error` (under mu_); returns the calls to cancel.

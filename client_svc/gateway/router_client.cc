@@ -78,6 +78,7 @@ RouteResult ResolveRoute(const v1::RouteResponse& response, const EnginePool& po
     result.outcome = RouteOutcome::kEngineUnavailable;
   } else {
     result.engine = std::move(engine);
+    result.prefill_engine = response.prefill_engine_address();
   }
   return result;
 }

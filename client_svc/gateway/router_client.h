@@ -63,6 +63,10 @@ v1::RouteRequest MakeRouteRequest(const v1::GenerateRequest& request, const Rout
 struct RouteResult {
   std::shared_ptr<Engine> engine;  // Null unless outcome is kRouted.
   RouteOutcome outcome = RouteOutcome::kRouted;
+  // With kRouted, the engine to compute the prompt for `engine` (prefill/
+  // decode disaggregation: GenerateRequest.prefill_engine); empty: none.
+  // The decode engine connects to it, so the gateway need not know it.
+  std::string prefill_engine;
 };
 
 // The router's answer resolved against `pool`.

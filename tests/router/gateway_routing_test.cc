@@ -83,10 +83,11 @@ std::string LongPrompt() {
 
 class GatewayRoutingTest : public ::testing::Test {
  protected:
-  void StartRouter(const std::vector<const Engine*>& engines) {
+  void StartRouter(const std::vector<const Engine*>& engines, std::vector<std::string> flags = {}) {
     std::string addresses;
     for (const Engine* e : engines) addresses += (addresses.empty() ? "" : ",") + e->address;
-    router_ = testing::StartRouter({"--engines", addresses}, &router_address_, &router_metrics_port_);
+    flags.insert(flags.begin(), {"--engines", addresses});
+    router_ = testing::StartRouter(flags, &router_address_, &router_metrics_port_);
     ASSERT_TRUE(Eventually([&] {
       return Metric(Scrape(router_metrics_port_), "tern:router_engine_available{") == engines.size();
     })) << router_->Stderr();
@@ -159,6 +160,38 @@ TEST_F(GatewayRoutingTest, RequestsGoToTheEngineHoldingTheirPrefixUnderTheirCach
   WaitForIndexedBlocks(2 * full_blocks);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(CachedTokens(Complete(prompt, "tenant-b")), expected_hit) << i;
   EXPECT_EQ(Routed(), 10);
+  EXPECT_EQ(AllFallbacks(), 0);
+}
+
+// Prefill/decode disaggregation through the gateway: the gateway lists the
+// decode engine only; the router adds the prefill engine for a long uncached
+// prompt and the gateway passes it on, so the decode engine fetches the KV.
+// The same prompt again is cached on the decode engine, runs there whole,
+// and gives the same text.
+TEST_F(GatewayRoutingTest, ALongUncachedPromptIsComputedOnTheRoutersPrefillEngine) {
+  Engine prefill = StartEngine({"--role", "prefill"}), decode = StartEngine({"--role", "decode"});
+  StartRouter({&decode, &prefill}, {"--pd-min-uncached-tokens", "32"});
+  StartGateway({&decode}, "1000");
+  const auto handoffs = [](const Engine& e, const std::string& side) {
+    return Metric(Scrape(e.metrics_port), absl::StrCat("tern:pd_handoffs_total{model_name=\"", kModel,
+                                                       "\",outcome=\"success\",side=\"", side, "\"}"));
+  };
+  const std::string prompt = LongPrompt();
+  const Json split = Complete(prompt);
+  ASSERT_FALSE(split.is_null());
+  EXPECT_EQ(CachedTokens(split), 0);
+  EXPECT_EQ(handoffs(decode, "decode"), 1);
+  // Counted when its last write completes, which may trail the answer.
+  EXPECT_TRUE(Eventually([&] { return handoffs(prefill, "prefill") == 1; }));
+
+  const int64_t length = split["usage"]["prompt_tokens"].get<int64_t>();
+  WaitForIndexedBlocks(2 * (length / kBlockSize));  // Both engines hold the prompt's blocks.
+  const Json whole = Complete(prompt);
+  ASSERT_FALSE(whole.is_null());
+  EXPECT_EQ(CachedTokens(whole), (length - 1) / kBlockSize * kBlockSize);
+  EXPECT_EQ(whole["choices"][0]["text"], split["choices"][0]["text"]);
+  EXPECT_EQ(handoffs(decode, "decode"), 1);
+  EXPECT_EQ(Routed(), 2);
   EXPECT_EQ(AllFallbacks(), 0);
 }
 
