@@ -63,10 +63,15 @@ class CudaBackendTest : public ::testing::Test {
   Tensor Output(std::vector<int64_t> shape, DType dtype = DType::kBFloat16) {
     OwnedTensor t = *gpu_->Allocate(dtype, shape);
     EXPECT_EQ(cudaMemset(t.tensor().data(), 0xff, t.tensor().numel() * t.tensor().element_size()), cudaSuccess);
+    // The poison must land before any backend's stream writes the tensor.
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     owned_.push_back(std::move(t));
     return owned_.back().tensor();
   }
+  // `t`'s values once every stream is done (a second backend in a test has
+  // a stream of its own).
   std::vector<float> Host(const Tensor& t) {
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     std::vector<float> out(t.numel());
     const absl::Status status = gpu_->CopyToHost(t, out.data());
     EXPECT_TRUE(status.ok()) << status;
