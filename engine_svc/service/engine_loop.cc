@@ -322,6 +322,8 @@ void EngineLoop::PublishState(bool force) {
   load.set_num_free_blocks(static_cast<uint32_t>(kv.num_free_blocks()));
   load.set_num_kv_blocks(static_cast<uint32_t>(kv.num_blocks()));
   load.set_num_admitted(num_admitted_);
+  load.set_prefix_cache_queried_tokens(static_cast<uint64_t>(kv.stats().queries));
+  load.set_prefix_cache_hit_tokens(static_cast<uint64_t>(kv.stats().hits));
   hub_.Publish(load, events, [&kv] { return kv.pool().CachedKeys(); });
   last_publish_ = now;
 }

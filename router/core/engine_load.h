@@ -25,6 +25,10 @@ struct LoadReport {
   // Requests the engine has taken in since it started; 0 from an engine
   // that does not count them.
   uint64_t num_admitted = 0;
+  // Prompt tokens the engine looked up in its prefix cache, and found there,
+  // since it started.
+  uint64_t prefix_cache_queried_tokens = 0;
+  uint64_t prefix_cache_hit_tokens = 0;
 };
 
 struct LoadTrackingOptions {

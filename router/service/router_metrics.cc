@@ -69,6 +69,16 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
                         .Name("tern:router_engine_indexed_blocks")
                         .Help("Block keys the router believes the engine holds.")
                         .Register(r);
+  reported_cached_ = &BuildGauge()
+                         .Name("tern:router_engine_reported_cached_tokens")
+                         .Help("Prompt tokens the engine found in its prefix cache since it started, as it reports "
+                               "them; compare with tern:router_predicted_cached_tokens_total.")
+                         .Register(r);
+  reported_prompt_ = &BuildGauge()
+                         .Name("tern:router_engine_reported_prompt_tokens")
+                         .Help("Prompt tokens the engine looked up in its prefix cache since it started, as it "
+                               "reports them.")
+                         .Register(r);
   pending_ = &BuildGauge()
                   .Name("tern:router_engine_pending_requests")
                   .Help("Requests routed to the engine that its load reports may not include yet.")
@@ -98,6 +108,8 @@ int RouterMetrics::AddEngine(const std::string& address) {
   e.available = &available_->Add(labels);
   e.indexed_blocks = &engine_blocks_->Add(labels);
   e.pending = &pending_->Add(labels);
+  e.reported_cached_tokens = &reported_cached_->Add(labels);
+  e.reported_prompt_tokens = &reported_prompt_->Add(labels);
   e.routed = &routed_->Add(labels);
   e.prefill_routed = &prefill_routed_->Add(labels);
   for (int i = 0; i < 4; ++i) e.resyncs[i] = &resyncs_->Add({{"engine", address}, {"reason", kResyncReasons[i]}});

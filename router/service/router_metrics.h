@@ -48,6 +48,11 @@ class RouterMetrics {
     prometheus::Gauge* available;
     prometheus::Gauge* indexed_blocks;
     prometheus::Gauge* pending;
+    // The engine's own prefix-cache counts (cumulative since it started, as
+    // its load reports carry them): what it found cached, beside what the
+    // router predicted (predicted_cached_tokens_total).
+    prometheus::Gauge* reported_cached_tokens;
+    prometheus::Gauge* reported_prompt_tokens;
     prometheus::Counter* routed;
     prometheus::Counter* prefill_routed;  // Prompts it was chosen to compute for a decode engine.
     prometheus::Counter* resyncs[4];      // By ResyncReason.
@@ -64,6 +69,8 @@ class RouterMetrics {
   prometheus::Family<prometheus::Gauge>* available_;
   prometheus::Family<prometheus::Gauge>* engine_blocks_;
   prometheus::Family<prometheus::Gauge>* pending_;
+  prometheus::Family<prometheus::Gauge>* reported_cached_;
+  prometheus::Family<prometheus::Gauge>* reported_prompt_;
   prometheus::Family<prometheus::Counter>* routed_;
   prometheus::Family<prometheus::Counter>* prefill_routed_;
   prometheus::Counter* pd_routed_;

@@ -147,6 +147,8 @@ void RouterService::RefreshGauges() {
     e.available->Set(status.routable ? 1 : 0);
     e.indexed_blocks->Set(static_cast<double>(status.num_indexed_blocks));
     e.pending->Set(static_cast<double>(status.num_pending));
+    e.reported_cached_tokens->Set(static_cast<double>(status.load.prefix_cache_hit_tokens));
+    e.reported_prompt_tokens->Set(static_cast<double>(status.load.prefix_cache_queried_tokens));
   }
 }
 

@@ -58,6 +58,8 @@ LoadReport LoadFromProto(const v1::LoadSnapshot& load) {
   r.num_free_blocks = load.num_free_blocks();
   r.num_kv_blocks = load.num_kv_blocks();
   r.num_admitted = load.num_admitted();
+  r.prefix_cache_queried_tokens = load.prefix_cache_queried_tokens();
+  r.prefix_cache_hit_tokens = load.prefix_cache_hit_tokens();
   return r;
 }
 
@@ -72,6 +74,8 @@ v1::LoadSnapshot LoadToProto(const LoadReport& r) {
   load.set_num_free_blocks(static_cast<uint32_t>(r.num_free_blocks));
   load.set_num_kv_blocks(static_cast<uint32_t>(r.num_kv_blocks));
   load.set_num_admitted(r.num_admitted);
+  load.set_prefix_cache_queried_tokens(r.prefix_cache_queried_tokens);
+  load.set_prefix_cache_hit_tokens(r.prefix_cache_hit_tokens);
   return load;
 }
 

@@ -174,6 +174,12 @@ TEST_F(RouterIntegrationTest, RouteFollowsThePrefixesTheEnginesCached) {
   EXPECT_EQ(EngineOf(to_a), 0);
   EXPECT_EQ(to_a.predicted_cached_tokens(), 96u);
   EXPECT_EQ(to_a.num_candidates(), 3u);
+  // Followed, the engine finds the predicted hit and its reports say so:
+  // the router shows both, so a stale index would be visible.
+  Generate(0, more_a);
+  const std::string engine_a = absl::StrCat("{engine=\"", addresses_[0], "\"}");
+  EXPECT_TRUE(Eventually([&] { return Metric("tern:router_engine_reported_prompt_tokens" + engine_a) == 100 + 104; }));
+  EXPECT_EQ(Metric("tern:router_engine_reported_cached_tokens" + engine_a), 96);
   Settle();
   v1::RouteResponse to_c = RouteTokens(more_c);
   EXPECT_EQ(EngineOf(to_c), 2);
