@@ -82,8 +82,10 @@ struct World {
     return ComputeBlockKeys(ConversationTokens(c), kBlockSize, {});
   }
 
-  World() {
+  // `in_flight_ttl`: RouterCoreConfig's (0: routed prompts are not claimed).
+  explicit World(absl::Duration in_flight_ttl) {
     RouterCoreConfig config;
+    config.in_flight_ttl = in_flight_ttl;
     config.index.max_targets = kEngines;
     config.index.max_blocks = kTargetBlocks + kTargetBlocks / 10;
     const int64_t heap_before = HeapBytes();
@@ -129,9 +131,13 @@ struct World {
   }
 };
 
-World& TheWorld() {
-  static World* world = new World();
-  return *world;
+// The default configuration's world (routed prompts claimed for 1 s), or
+// one without in-flight claims.
+World& TheWorld(bool in_flight = true) {
+  static World* with = new World(RouterCoreConfig().in_flight_ttl);
+  if (in_flight) return *with;
+  static World* without = new World(absl::ZeroDuration());
+  return *without;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -139,8 +145,9 @@ double Percentile(std::vector<double> v, double p) {
   return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
+// Arg: 1 with in-flight claims (the default), 0 without.
 void BM_Route(benchmark::State& state) {
-  World& w = TheWorld();
+  World& w = TheWorld(state.range(0) != 0);
   std::vector<double> micros;
   micros.reserve(1 << 20);
   absl::Time now = absl::Now();
@@ -171,12 +178,14 @@ void BM_Route(benchmark::State& state) {
   state.counters["p99_us"] = Percentile(micros, 0.99);
   state.counters["cached_tokens"] = static_cast<double>(cached) / static_cast<double>(routes);
   state.counters["indexed_blocks"] = static_cast<double>(w.core->index().num_blocks());
+  state.counters["in_flight_blocks"] =
+      w.core->in_flight() != nullptr ? static_cast<double>(w.core->in_flight()->num_blocks()) : 0;
   state.counters["bytes_per_block_heap"] =
       static_cast<double>(w.index_heap_bytes) / static_cast<double>(w.core->index().num_blocks());
   state.counters["bytes_per_block_formula"] =
       static_cast<double>(w.core->index().MemoryBytes()) / static_cast<double>(w.core->index().num_blocks());
 }
-BENCHMARK(BM_Route)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(3);
+BENCHMARK(BM_Route)->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMicrosecond)->MinTime(3);
 
 // The peer: the same number of lookups of 8-byte keys, one after another, in
 // a flat_hash_map of as many keys as the index holds (each query's hits, then

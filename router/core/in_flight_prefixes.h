@@ -12,7 +12,14 @@
 // the cost is one worse placement, never a wrong cache hit. Kept apart from
 // the prefix index so that the index stays exactly what engines reported.
 //
-// Thread safety: not thread-safe; the owner serializes calls.
+// Block keys are a hash chain (each commits to every token before it), so
+// one key stands for its whole prefix. A claim therefore keeps only every
+// kClaimStride-th key of its chain and its last key: a prompt matches a
+// claim to the claim's full length, or to the deepest kept key it shares,
+// which rounds a partly shared prefix down to a multiple of kClaimStride
+// blocks. That keeps a claim's cost to a few hash-map operations where
+// keeping every key would cost more than the rest of a route.
+//
 #ifndef TERN_ROUTER_CORE_IN_FLIGHT_PREFIXES_H_
 #define TERN_ROUTER_CORE_IN_FLIGHT_PREFIXES_H_
 
@@ -22,6 +29,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/block_hash.h"
@@ -31,8 +39,9 @@ namespace tern {
 
 class InFlightPrefixes {
  public:
-  // `options` as the prefix index's (max_blocks caps the keys claimed at
-  // once); `ttl` > 0.
+  static constexpr int kClaimStride = 8;
+
+  // `options.max_targets` as the prefix index's; `ttl` > 0.
   InFlightPrefixes(const PrefixIndexOptions& options, absl::Duration ttl);
 
   // `target` was sent a request whose prompt has the full blocks `keys`.
@@ -42,29 +51,33 @@ class InFlightPrefixes {
   // Drops every claim on `target`.
   void RemoveTarget(int target);
 
-  // As PrefixIndex::Match, over the live claims.
-  void Match(absl::Span<const BlockKey> keys, const TargetSet& candidates, PrefixMatch* match) const {
-    index_.Match(keys, candidates, match);
-  }
+  // As PrefixIndex::Match (blocks only; `entries` left empty): for each
+  // candidate, the leading blocks of `keys` its live claims cover.
+  void Match(absl::Span<const BlockKey> keys, const TargetSet& candidates, PrefixMatch* match) const;
   int64_t num_claims() const { return static_cast<int64_t>(claims_.size()); }
-  int64_t num_blocks() const { return index_.num_blocks(); }
+  // Blocks of the live claims (shared ones counted per claim).
+  int64_t num_blocks() const { return num_blocks_; }
 
  private:
   struct ClaimRecord {
     absl::Time expires;
     int target;
-    std::vector<BlockKey> keys;
+    int64_t num_blocks;
+    std::vector<std::pair<uint64_t, int32_t>> kept;  // (short key, its depth: blocks up to it).
   };
-  // Claims on (key, target) by live records; the index holds the pairs
-  // with at least one.
-  using Pair = std::pair<uint64_t, int>;
+  // Per kept short key: (target, depth, live claims keeping it) triples.
+  struct Holder {
+    int32_t target;
+    int32_t depth;
+    int32_t count;
+  };
   void Release(const ClaimRecord& claim);
 
   absl::Duration ttl_;
-  PrefixIndex index_;
+  int max_targets_;
   std::deque<ClaimRecord> claims_;  // Oldest first.
-  absl::flat_hash_map<Pair, int32_t> counts_;
-  std::vector<BlockKey> scratch_;
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<Holder, 2>> holders_;
+  int64_t num_blocks_ = 0;
 };
 
 }  // namespace tern

@@ -58,7 +58,7 @@ RouterMetrics::RouterMetrics() : registry_(std::make_shared<prometheus::Registry
                                   .Add({});
   in_flight_blocks = &BuildGauge()
                           .Name("tern:router_in_flight_blocks")
-                          .Help("Blocks counted as cached on the engines requests were just routed to.")
+                          .Help("Blocks counted as cached on the engines requests were just routed to (claims not yet expired).")
                           .Register(r)
                           .Add({});
   available_ = &BuildGauge()

@@ -60,5 +60,24 @@ TEST(InFlightPrefixesTest, OverlappingClaimsKeepSharedBlocksUntilTheLastExpires)
   EXPECT_EQ(in_flight.num_blocks(), 0);
 }
 
+// A claim keeps every kClaimStride-th key and its last: a prompt sharing
+// only part of a long claimed prefix matches it rounded down to the stride.
+TEST(InFlightPrefixesTest, APartlySharedPrefixMatchesDownToTheClaimStride) {
+  ASSERT_EQ(InFlightPrefixes::kClaimStride, 8);
+  InFlightPrefixes in_flight(Options(), absl::Milliseconds(500));
+  in_flight.Claim(1, Keys(0, 20 * kBlockSize), kT0);  // 20 blocks.
+  EXPECT_EQ(in_flight.num_blocks(), 20);
+  // The whole claim, and more: 20 blocks.
+  EXPECT_EQ(Blocks(in_flight, Keys(0, 25 * kBlockSize)), (std::vector<int32_t>{0, 20, 0}));
+  // 13 shared blocks, then other tokens: 8.
+  std::vector<int32_t> tokens(25 * kBlockSize);
+  std::iota(tokens.begin(), tokens.end(), 0);
+  for (size_t i = 13 * kBlockSize; i < tokens.size(); ++i) tokens[i] += 1000;
+  EXPECT_EQ(Blocks(in_flight, ComputeBlockKeys(tokens, kBlockSize, {})), (std::vector<int32_t>{0, 8, 0}));
+  // 7 shared blocks: less than one stride, no match.
+  for (size_t i = 7 * kBlockSize; i < tokens.size(); ++i) tokens[i] += 1000;
+  EXPECT_EQ(Blocks(in_flight, ComputeBlockKeys(tokens, kBlockSize, {})), (std::vector<int32_t>{0, 0, 0}));
+}
+
 }  // namespace
 }  // namespace tern
