@@ -123,6 +123,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
     for (int64_t i = 0; i < n; ++i) text += " tok";
     sent_ += n;
     const bool failing = failure_ >= 2 && sent_ >= std::min<int64_t>(kTokensBeforeFailure, max_tokens_);
+    // A request stops counting as in flight before its last bytes go out: a
+    // client that starts its next request on reading them must not be seen
+    // with one request too many.
+    if (sent_ == max_tokens_ && !failing) Finish();
     out_->Write(Chunk(text, sent_ == max_tokens_ && !failing));
     if (failing) {
       if (failure_ == 2) {
