@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/device_utils.cuh"
@@ -225,6 +226,101 @@ cudaError_t PrepareKernel(KernelFn kernel) {
 
 bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// One row of x (batch-1 decode): no tensor cores, whole weight rows per
+// warp. Each warp owns kRowWarpRows consecutive rows; every lane reads 16
+// contiguous bytes of each row per load (a warp reads 512 contiguous bytes),
+// kRowUnroll loads per row in flight, against x staged once per CTA in
+// shared memory. The first loads go out before waiting on the previous
+// kernel, which only x depends on.
+constexpr int kRowWarpRows = 2;
+constexpr int64_t kRowMaxXBytes = 64 << 10;  // x staged whole: k up to 32768.
+constexpr int kRowUnroll = 4;
+constexpr int kRowWarps = 8;
+constexpr int kRowThreads = kRowWarps * 32;
+
+template <typename OutT>
+__global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p) {
+  extern __shared__ uint4 xs[];  // k / 8 chunks.
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int chunks = static_cast<int>(p.k / 8);
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kRowWarps + warp) * kRowWarpRows;
+  const uint4* rows[kRowWarpRows];
+#pragma unroll
+  for (int r = 0; r < kRowWarpRows; ++r) {
+    // Rows past n read row n - 1 (valid memory); their sums are never stored.
+    rows[r] = reinterpret_cast<const uint4*>(p.w + min(row0 + r, p.n - 1) * p.k);
+  }
+  uint4 wv[kRowWarpRows][kRowUnroll];
+#pragma unroll
+  for (int r = 0; r < kRowWarpRows; ++r) {
+#pragma unroll
+    for (int u = 0; u < kRowUnroll; ++u) {
+      const int c = lane + u * 32;
+      wv[r][u] = c < chunks ? LoadStreaming16(rows[r] + c) : make_uint4(0, 0, 0, 0);
+    }
+  }
+  GridDependencyWait();
+  LaunchDependents();
+  for (int c = threadIdx.x; c < chunks; c += kRowThreads) {
+    const uint4* src = reinterpret_cast<const uint4*>(p.x) + c;
+    xs[c] = p.gated ? SiluAndMul8(*src, *(src + p.k / 8)) : *src;
+  }
+  __syncthreads();
+
+  float acc[kRowWarpRows] = {};
+  for (int base = 0; base < chunks; base += kRowUnroll * 32) {
+    uint4 next[kRowWarpRows][kRowUnroll];
+#pragma unroll
+    for (int r = 0; r < kRowWarpRows; ++r) {
+#pragma unroll
+      for (int u = 0; u < kRowUnroll; ++u) {
+        const int c = base + kRowUnroll * 32 + lane + u * 32;
+        next[r][u] = c < chunks ? LoadStreaming16(rows[r] + c) : make_uint4(0, 0, 0, 0);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kRowUnroll; ++u) {
+      const int c = base + lane + u * 32;
+      if (c >= chunks) break;
+      const uint4 xv = xs[c];
+      const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&xv);
+#pragma unroll
+      for (int r = 0; r < kRowWarpRows; ++r) {
+        const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(&wv[r][u]);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const float2 a = __bfloat1622float2(w2[i]), b = __bfloat1622float2(x2[i]);
+          acc[r] = fmaf(a.x, b.x, fmaf(a.y, b.y, acc[r]));
+        }
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < kRowWarpRows; ++r) {
+#pragma unroll
+      for (int u = 0; u < kRowUnroll; ++u) wv[r][u] = next[r][u];
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < kRowWarpRows; ++r) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], offset);
+  }
+  if (lane < kRowWarpRows && row0 + lane < p.n) {
+    float v = 0;
+#pragma unroll
+    for (int r = 0; r < kRowWarpRows; ++r) v = lane == r ? acc[r] : v;
+    const int64_t row = row0 + lane;
+    if (p.bias != nullptr) v += p.bias[row];
+    OutT* out = static_cast<OutT*>(p.out);
+    if constexpr (std::is_same_v<OutT, float>) {
+      out[row] = v;
+    } else {
+      out[row] = __float2bfloat16_rn(v);
+    }
+  }
+}
+
+
 }  // namespace
 
 bool GemvSupports(const GemvArgs& a) {
@@ -234,6 +330,28 @@ bool GemvSupports(const GemvArgs& a) {
 
 cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
   if (!GemvSupports(a)) return cudaErrorInvalidValue;
+  if (a.m == 1 && a.splits == 0 && a.k * 2 <= kRowMaxXBytes) {
+    GemvParams p;
+    p.x = a.x;
+    p.gated = a.gated;
+    p.w = a.w;
+    p.bias = a.bias;
+    p.out = a.out;
+    p.m = 1;
+    p.n = a.n;
+    p.k = a.k;
+    const auto kernel = a.out_float ? GemvRowKernel<float> : GemvRowKernel<bf16>;
+    LaunchShape shape;
+    shape.grid = dim3(static_cast<unsigned>((a.n + kRowWarps * kRowWarpRows - 1) / (kRowWarps * kRowWarpRows)));
+    shape.block = dim3(kRowThreads);
+    shape.smem_bytes = static_cast<size_t>(a.k * 2);
+    if (shape.smem_bytes > 48 * 1024) {
+      const cudaError_t error =
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kRowMaxXBytes));
+      if (error != cudaSuccess) return error;
+    }
+    return LaunchKernel(kernel, shape, stream, p);
+  }
   const GemvPlan plan = PlanGemv(a.m, a.n, a.k, CurrentDeviceSmCount(), a.splits);
   const int fragments = static_cast<int>((a.m + 7) / 8);
   const KernelFn kernel = a.out_float ? KernelFor<float>(fragments) : KernelFor<bf16>(fragments);

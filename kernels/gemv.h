@@ -1,10 +1,19 @@
 // Weight-streaming GEMM for few rows: out[m, n] = x[m, k] w[n, k]^T (+ bias),
 // m <= kGemvMaxRows (gemv_plan.h), optionally with SiLU-and-mul applied to x
-// as it is staged. Each weight byte is read exactly once, with 16-byte loads
-// straight into tensor-core fragments.
+// as it is staged. Each weight byte is read exactly once.
 //
-// Status (H200, bench_gemv, bench/results/h200_2026-11-21_kernels): correct,
-// but slower than cuBLASLt on Llama-3-8B decode shapes. At one row, with one
+// One row (batch-1 decode, with splits == 0 and k <= 32768) takes a kernel
+// without tensor cores: each warp streams 2 whole weight rows, every lane 16
+// contiguous bytes per load (512 contiguous bytes per warp), 4 loads per row
+// in flight, the first issued before waiting on the previous kernel; x is
+// staged whole in shared memory. On an H200 (bench_gemv, Llama-3-8B shapes,
+// bench/results/h200_2026-11-21_merged) it took 15.2, 11.2, 58.0, 30.9 and
+// 244 us for qkv, o_proj, gate_up, down and lm_head against cuBLASLt's 16.2,
+// 13.5, 56.4, 32.1 and 249.
+//
+// More rows take the tensor-core kernel below. Its status (H200, bench_gemv,
+// bench/results/h200_2026-11-21_kernels): correct, but slower than cuBLASLt
+// on Llama-3-8B decode shapes. At one row, with one
 // CTA per SM (the plan's choice, picked from a split sweep), it runs each
 // projection at 87-105% of cuBLASLt's speed (faster on o_proj only) and a
 // decoder layer's four projections together at 91%; more rows lose more.

@@ -102,10 +102,10 @@ TEST_F(CudaBackendTest, LinearMatchesTheCpuGemm) {
   }
 }
 
-// Linear with bias and SiluAndMulLinear on cuBLASLt (the default backend)
-// and on the weight-streaming kernel (a backend that uses it up to its row
-// limit, with its fused bias and activation); more rows than the limit take
-// cuBLASLt on both.
+// Linear with bias and SiluAndMulLinear on the default backend (the
+// one-row kernel for one row, cuBLASLt for more) and on the weight-streaming
+// kernels up to their row limit (with their fused bias and activation);
+// more rows than the limit take cuBLASLt on both.
 TEST_F(CudaBackendTest, LinearWithBiasAndFusedActivationMatchTheCpu) {
   CudaBackendConfig streaming_config;
   streaming_config.gemv_max_rows = kernels::kGemvMaxRows;

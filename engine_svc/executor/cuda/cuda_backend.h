@@ -22,10 +22,13 @@ struct CudaBackendConfig {
   int64_t gemm_workspace_bytes = int64_t{32} << 20;
   // Linear layers (and SiluAndMulLinear, fused) with at most this many rows
   // run on the weight-streaming kernel (kernels/gemv.h) instead of
-  // cuBLASLt; 0: never. Off by default: on an H200 (bench_gemv, Llama-3-8B
-  // decode shapes, bench/results/h200_2026-11-21_kernels) cuBLASLt is faster
-  // at every row count (at one row, 91% over a decoder layer's projections).
-  int gemv_max_rows = 0;
+  // cuBLASLt; 0: never. One row by default: on an H200 its one-row kernel
+  // beat cuBLASLt on Llama-3-8B's qkv, o_proj, down and lm_head (1.02-1.21x)
+  // and lost on gate_up (0.97x); a batch-1 decode step went from 4.80 to
+  // 4.76 ms and 4.81 to 4.78 ms (bench/results/h200_2026-11-21_merged). With
+  // more rows cuBLASLt was faster at every count tried
+  // (bench/results/h200_2026-11-21_kernels).
+  int gemv_max_rows = 1;
 };
 
 // Thread safety: one thread at a time (like every Backend).
