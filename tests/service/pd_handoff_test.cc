@@ -350,9 +350,13 @@ TEST(PdHandoffTest, TheRouterPairsADecodeEngineWithAPrefillEngineForALongUncache
   Engine prefill(EngineFlags("prefill"));
   Engine decode(EngineFlags("decode"));
   std::string router_address;
-  std::unique_ptr<ChildProcess> router = testing::StartRouter(
-      {"--engines", decode.address + "," + prefill.address, "--pd-min-uncached-tokens", "32", "--log-level", "warning"},
-      &router_address);
+  // Routes here are probes (the loop below repeats one until both engines
+  // are up): no in-flight claims, or the first would make the prompt look
+  // cached on the decode engine.
+  std::unique_ptr<ChildProcess> router = testing::StartRouter({"--engines", decode.address + "," + prefill.address,
+                                                               "--pd-min-uncached-tokens", "32",
+                                                               "--in-flight-prefix-ms", "0", "--log-level", "warning"},
+                                                              &router_address);
   auto router_stub = v1::Router::NewStub(grpc::CreateChannel(router_address, grpc::InsecureChannelCredentials()));
   auto route = [&](const std::vector<int32_t>& prompt, v1::RouteResponse* response) {
     v1::RouteRequest request;
