@@ -31,14 +31,19 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/child_process.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/http_call.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/test_data.h"
 
 namespace tern {
 namespace {
 
 using ::tern::testing::ChildProcess;
+using ::tern::testing::Eventually;
 using ::tern::testing::HttpCall;
+using ::tern::testing::ScrapeMetrics;
+using ::tern::testing::SumOfSamples;
 using ::tern::testing::ScratchDir;
 using ::tern::testing::SourcePath;
 using ::tern::testing::TestDataPath;
@@ -73,29 +78,6 @@ constexpr int kMaxNumSeqs = 2;
 
 std::string ModelDir() { return TestDataPath("e2e/qwen3-tiny"); }
 
-// Polls `done` every 50 ms for up to `timeout`.
-bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
-
-// The sum of the Prometheus samples in `text` whose line starts with
-// `prefix` (0 if none).
-double SumOfSamples(const std::string& text, const std::string& prefix) {
-  double sum = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StartsWith(line, prefix)) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) sum += value;
-  }
-  return sum;
-}
-
-std::string Scrape(int port) { return HttpCall("GET", absl::StrCat("http://127.0.0.1:", port, "/metrics")).body; }
 
 struct Workload {
   Json requests = Json::array();              // {"messages": [...]} each.
@@ -225,7 +207,7 @@ class Cluster {
       int router_metrics_port = 0;
       router_ = testing::StartRouter({"--engines", engines}, &router_address_, &router_metrics_port);
       EXPECT_TRUE(Eventually([&] {
-        return SumOfSamples(Scrape(router_metrics_port), "tern:router_engine_available{") == kEngines;
+        return SumOfSamples(ScrapeMetrics(router_metrics_port), "tern:router_engine_available{") == kEngines;
       })) << "the router does not see every engine";
       flags.insert(flags.end(), {"--router", router_address_});
     }
@@ -235,7 +217,7 @@ class Cluster {
       gateway_ports_.push_back(port);
     }
     for (int port : gateway_ports_) {
-      EXPECT_TRUE(Eventually([&] { return SumOfSamples(Scrape(port), "tern:engine_available{") == kEngines; }))
+      EXPECT_TRUE(Eventually([&] { return SumOfSamples(ScrapeMetrics(port), "tern:engine_available{") == kEngines; }))
           << "a gateway does not see every engine";
     }
   }
@@ -248,12 +230,12 @@ class Cluster {
   // The sum over engines (or gateways) of the samples starting with `prefix`.
   double EngineSum(const std::string& prefix) const {
     double sum = 0;
-    for (int port : engine_metrics_ports_) sum += SumOfSamples(Scrape(port), prefix);
+    for (int port : engine_metrics_ports_) sum += SumOfSamples(ScrapeMetrics(port), prefix);
     return sum;
   }
   double GatewaySum(const std::string& prefix) const {
     double sum = 0;
-    for (int port : gateway_ports_) sum += SumOfSamples(Scrape(port), prefix);
+    for (int port : gateway_ports_) sum += SumOfSamples(ScrapeMetrics(port), prefix);
     return sum;
   }
   ChildProcess& router() { return *router_; }

@@ -18,14 +18,19 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/child_process.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/http_call.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/test_data.h"
 
 namespace tern {
 namespace {
 
 using ::tern::testing::ChildProcess;
+using ::tern::testing::Eventually;
 using ::tern::testing::HttpCall;
+using ::tern::testing::ScrapeMetrics;
+using ::tern::testing::SumOfSamples;
 using ::tern::testing::HttpResult;
 using ::tern::testing::PostJson;
 using ::tern::testing::TestDataPath;
@@ -51,28 +56,6 @@ Engine StartEngine(std::vector<std::string> flags = {}) {
   return engine;
 }
 
-// The sum of the Prometheus samples whose line starts with `prefix` (0 if
-// none).
-double Metric(const std::string& text, const std::string& prefix) {
-  double sum = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StartsWith(line, prefix)) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) sum += value;
-  }
-  return sum;
-}
-
-std::string Scrape(int port) { return HttpCall("GET", absl::StrCat("http://127.0.0.1:", port, "/metrics")).body; }
-
-bool Eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
 
 // A completion prompt of a few hundred tokens.
 std::string LongPrompt() {
@@ -89,7 +72,7 @@ class GatewayRoutingTest : public ::testing::Test {
     flags.insert(flags.begin(), {"--engines", addresses});
     router_ = testing::StartRouter(flags, &router_address_, &router_metrics_port_);
     ASSERT_TRUE(Eventually([&] {
-      return Metric(Scrape(router_metrics_port_), "tern:router_engine_available{") == engines.size();
+      return SumOfSamples(ScrapeMetrics(router_metrics_port_), "tern:router_engine_available{") == engines.size();
     })) << router_->Stderr();
   }
   void StartGateway(const std::vector<const Engine*>& engines, const std::string& timeout_ms) {
@@ -118,7 +101,7 @@ class GatewayRoutingTest : public ::testing::Test {
   static int64_t CachedTokens(const Json& answer) {
     return answer.is_null() ? -1 : answer["usage"]["prompt_tokens_details"]["cached_tokens"].get<int64_t>();
   }
-  double GatewayMetric(const std::string& prefix) { return Metric(Scrape(port_), prefix); }
+  double GatewayMetric(const std::string& prefix) { return SumOfSamples(ScrapeMetrics(port_), prefix); }
   double Routed() { return GatewayMetric("tern:gateway_routing_decisions_total{outcome=\"router\""); }
   double Fallbacks(const std::string& reason) {
     return GatewayMetric(
@@ -128,8 +111,8 @@ class GatewayRoutingTest : public ::testing::Test {
   // Waits until the router has indexed `blocks` blocks over all engines.
   void WaitForIndexedBlocks(double blocks) {
     ASSERT_TRUE(Eventually([&] {
-      return Metric(Scrape(router_metrics_port_), "tern:router_engine_indexed_blocks{") >= blocks;
-    })) << Scrape(router_metrics_port_);
+      return SumOfSamples(ScrapeMetrics(router_metrics_port_), "tern:router_engine_indexed_blocks{") >= blocks;
+    })) << ScrapeMetrics(router_metrics_port_);
   }
 
   std::unique_ptr<ChildProcess> router_, gateway_;
@@ -173,7 +156,7 @@ TEST_F(GatewayRoutingTest, ALongUncachedPromptIsComputedOnTheRoutersPrefillEngin
   StartRouter({&decode, &prefill}, {"--pd-min-uncached-tokens", "32"});
   StartGateway({&decode}, "1000");
   const auto handoffs = [](const Engine& e, const std::string& side) {
-    return Metric(Scrape(e.metrics_port), absl::StrCat("tern:pd_handoffs_total{model_name=\"", kModel,
+    return SumOfSamples(ScrapeMetrics(e.metrics_port), absl::StrCat("tern:pd_handoffs_total{model_name=\"", kModel,
                                                        "\",outcome=\"success\",side=\"", side, "\"}"));
   };
   const std::string prompt = LongPrompt();
@@ -208,7 +191,7 @@ TEST_F(GatewayRoutingTest, AStoppedOrKilledRouterIsAFallbackNotAFailure) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(Fallbacks("timeout"), 1);
   router_->Signal(SIGCONT);
-  ASSERT_TRUE(Eventually([&] { return Metric(Scrape(router_metrics_port_), "tern:router_engine_available{") == 2; }));
+  ASSERT_TRUE(Eventually([&] { return SumOfSamples(ScrapeMetrics(router_metrics_port_), "tern:router_engine_available{") == 2; }));
   Complete("Once upon a time");
   EXPECT_EQ(Routed(), 2);
   // A router that is gone: refused at once.
@@ -227,7 +210,7 @@ TEST_F(GatewayRoutingTest, AnEngineOnlyTheRouterKnowsIsAFallback) {
   for (int i = 0; i < 2; ++i) EXPECT_GE(CachedTokens(Complete("Once upon a time")), 0);
   EXPECT_EQ(Fallbacks("unknown_engine"), 2);
   EXPECT_EQ(Routed(), 0);
-  EXPECT_EQ(Metric(Scrape(a.metrics_port), "tern:request_success_total{"), 2);
+  EXPECT_EQ(SumOfSamples(ScrapeMetrics(a.metrics_port), "tern:request_success_total{"), 2);
 }
 
 TEST_F(GatewayRoutingTest, ARequestTheRoutedEngineRefusesMovesToAnotherEngine) {
@@ -238,8 +221,8 @@ TEST_F(GatewayRoutingTest, ARequestTheRoutedEngineRefusesMovesToAnotherEngine) {
   StartGateway({&a, &b}, "1000");
   for (int i = 0; i < 3; ++i) EXPECT_GE(CachedTokens(Complete("Once upon a time")), 0);
   EXPECT_EQ(Routed(), 3);
-  EXPECT_EQ(Metric(Scrape(b.metrics_port), "tern:request_success_total{"), 3);
-  EXPECT_EQ(Metric(Scrape(a.metrics_port), "tern:request_success_total{"), 0);
+  EXPECT_EQ(SumOfSamples(ScrapeMetrics(b.metrics_port), "tern:request_success_total{"), 3);
+  EXPECT_EQ(SumOfSamples(ScrapeMetrics(a.metrics_port), "tern:request_success_total{"), 0);
 }
 
 TEST(GatewayRoutingFlagsTest, RouterRoutingAndTheRouterAddressGoTogether) {
