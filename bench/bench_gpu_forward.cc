@@ -4,12 +4,21 @@
 //   BM_GemmRate       cuBLASLt bf16 GEMM 8192^3, FLOP/s
 //   BM_Decode/B       one decode step for B sequences at context 1024;
 //                     vs_bandwidth = (weight + KV bytes read) / time / copy rate
+//   BM_DecodeBackToBack/B  the same, but 16 steps enqueued before one
+//                     synchronization: the GPU's own step time, with the host's
+//                     work for step N+1 hidden behind step N (what overlapped
+//                     scheduling can reach)
 //   BM_Prefill        8 prompts x 1024 tokens in one step; vs_gemm = FLOP/s / GEMM rate
 // Times are wall clock around a step and its synchronization (host work
 // included, as a real step pays it). With --no-pdl the kernels launch without
 // programmatic dependent launch, with --gemv-max-rows=N Linear layers of at
-// most N rows (0: none) run on the weight-streaming kernel (to measure what
-// each buys).
+// most N rows (0: none) run on the weight-streaming kernel, with --no-fusion
+// a batch-1 step rotates q and k in a kernel of its own instead of in the qkv
+// projection's (to measure what each buys). --profile-decode=B runs one batch-B decode step between
+// cudaProfilerStart and cudaProfilerStop and exits, for
+// `ncu --profile-from-start off` to time each kernel of the step.
+#include <cuda_profiler_api.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +42,7 @@ constexpr int64_t kBlocksPerSeq = (kContext + 1 + kBlockSize - 1) / kBlockSize;
 // Llama 3.1 8B's shape, read from the repository (run from its root).
 constexpr char kModelDir[] = "bench/models/llama3.1-8b";
 int gemv_max_rows = -1;  // --gemv-max-rows; -1: the backend's default.
+bool fuse_qkv_rope = true;  // --no-fusion: false.
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,6 +134,7 @@ Model& GetModel() {
     config.load_format = LoadFormat::kDummy;
     config.backend.name = "cuda";
     config.backend.cuda_gemv_max_rows = gemv_max_rows;
+    config.backend.cuda_fuse_qkv_rope = fuse_qkv_rope;
     config.max_num_batched_tokens = 8192;
     config.max_num_seqs = kMaxBatch;
     config.max_model_len = 4096;
@@ -158,9 +169,8 @@ Model& GetModel() {
   return *model;
 }
 
-void BM_Decode(benchmark::State& state) {
-  Model& m = GetModel();
-  const int64_t batch_size = state.range(0);
+// One decode token for each of batch_size sequences at context kContext + 1.
+ForwardBatch DecodeStep(int64_t batch_size) {
   ForwardBatch step;
   for (int64_t s = 0; s < batch_size; ++s) {
     std::vector<int32_t> blocks;
@@ -168,6 +178,22 @@ void BM_Decode(benchmark::State& state) {
     step.AddSequence({static_cast<int32_t>(s + 11)}, kContext + 1, blocks, kBlockSize);
     step.logits_indices.push_back(static_cast<int32_t>(s));
   }
+  return step;
+}
+
+void SetDecodeCounters(benchmark::State& state, const Model& m, int64_t batch_size) {
+  const double bytes = m.weight_bytes_read + static_cast<double>(batch_size) * (kContext + 1) * m.kv_bytes_per_token;
+  state.counters["GB_read"] = bytes / 1e9;
+  state.counters["TBps"] = benchmark::Counter(bytes / 1e12, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["vs_bandwidth"] =
+      benchmark::Counter(bytes / GetCeilings().copy_bytes_per_s, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens_per_s"] = benchmark::Counter(batch_size, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Decode(benchmark::State& state) {
+  Model& m = GetModel();
+  const int64_t batch_size = state.range(0);
+  const ForwardBatch step = DecodeStep(batch_size);
   for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
   CHECK_OK(m.runner->backend().Synchronize());
   for (auto _ : state) {
@@ -176,14 +202,39 @@ void BM_Decode(benchmark::State& state) {
     CHECK_OK(m.runner->backend().Synchronize());
     state.SetIterationTime(Seconds(start));
   }
-  const double bytes = m.weight_bytes_read + static_cast<double>(batch_size) * (kContext + 1) * m.kv_bytes_per_token;
-  state.counters["GB_read"] = bytes / 1e9;
-  state.counters["TBps"] = benchmark::Counter(bytes / 1e12, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["vs_bandwidth"] =
-      benchmark::Counter(bytes / GetCeilings().copy_bytes_per_s, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["tokens_per_s"] = benchmark::Counter(batch_size, benchmark::Counter::kIsIterationInvariantRate);
+  SetDecodeCounters(state, m, batch_size);
 }
 BENCHMARK(BM_Decode)->Arg(1)->Arg(8)->Arg(64)->Arg(256)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMillisecond);
+
+// Iteration time is per step: 16 steps enqueued, then one synchronization.
+void BM_DecodeBackToBack(benchmark::State& state) {
+  constexpr int kSteps = 16;
+  Model& m = GetModel();
+  const int64_t batch_size = state.range(0);
+  const ForwardBatch step = DecodeStep(batch_size);
+  for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
+  CHECK_OK(m.runner->backend().Synchronize());
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kSteps; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
+    CHECK_OK(m.runner->backend().Synchronize());
+    state.SetIterationTime(Seconds(start) / kSteps);
+  }
+  SetDecodeCounters(state, m, batch_size);
+}
+BENCHMARK(BM_DecodeBackToBack)->Arg(1)->Arg(8)->Arg(64)->UseManualTime()->MinTime(1.0)->Unit(benchmark::kMillisecond);
+
+// One decode step under the profiler (--profile-decode=B).
+void ProfileDecodeStep(int64_t batch_size) {
+  Model& m = GetModel();
+  const ForwardBatch step = DecodeStep(batch_size);
+  for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
+  CHECK_OK(m.runner->backend().Synchronize());
+  cudaProfilerStart();
+  CHECK_OK(m.runner->ExecuteToDevice(step).status());
+  CHECK_OK(m.runner->backend().Synchronize());
+  cudaProfilerStop();
+}
 
 void BM_Prefill(benchmark::State& state) {
   Model& m = GetModel();
@@ -221,16 +272,26 @@ BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMilliseco
 }  // namespace tern
 
 int main(int argc, char** argv) {
-  // --no-pdl, --gemv-max-rows=N (before Google Benchmark sees the flags).
+  // --no-pdl, --gemv-max-rows=N, --no-fusion, --profile-decode=B (before
+  // Google Benchmark sees the flags).
   std::vector<char*> args;
+  int64_t profile_batch = 0;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-pdl") == 0) {
       tern::kernels::SetProgrammaticLaunch(false);
     } else if (std::strncmp(argv[i], "--gemv-max-rows=", 16) == 0) {
       tern::gemv_max_rows = std::atoi(argv[i] + 16);
+    } else if (std::strcmp(argv[i], "--no-fusion") == 0) {
+      tern::fuse_qkv_rope = false;
+    } else if (std::strncmp(argv[i], "--profile-decode=", 17) == 0) {
+      profile_batch = std::atoi(argv[i] + 17);
     } else {
       args.push_back(argv[i]);
     }
+  }
+  if (profile_batch > 0) {
+    tern::ProfileDecodeStep(profile_batch);
+    return 0;
   }
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
