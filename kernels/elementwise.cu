@@ -4,6 +4,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/launch.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/rotary.cuh"
 
 namespace tern::kernels {
 namespace {
@@ -135,14 +136,9 @@ __global__ void RopeAndWriteKvKernel(bf16* qkv, int64_t qkv_stride, int num_head
   const int rotated_heads = num_heads + num_kv_heads;
   for (int item = threadIdx.x; item < rotated_heads * half; item += blockDim.x) {
     const int h = item / half, i = item % half;
-    float s, c;
-    sincosf(position * inv_freq[i], &s, &c);
-    c *= rope_scale;
-    s *= rope_scale;
     bf16* head = row + static_cast<int64_t>(h) * head_dim;
-    const float x1 = ToFloat(head[i]), x2 = ToFloat(head[i + half]);
-    head[i] = __float2bfloat16_rn(x1 * c - x2 * s);
-    head[i + half] = __float2bfloat16_rn(x2 * c + x1 * s);
+    RotatePair(position, inv_freq[i], rope_scale, ToFloat(head[i]), ToFloat(head[i + half]), &head[i],
+               &head[i + half]);
   }
   const int32_t slot = slot_mapping[t];
   if (slot < 0) return;

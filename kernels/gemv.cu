@@ -9,6 +9,7 @@
 #include "kernels/gemv.h"
 #include "kernels/launch.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/rotary.cuh"
 
 namespace tern::kernels {
 namespace {
@@ -30,6 +31,7 @@ struct GemvParams {
   int m;
   int64_t n, k, k_per_split;
   int splits;
+  GemvRope rope;  // One-row kernel only.
 };
 
 // silu(gate) * up of 8 bf16 pairs, rounded to bf16 (as SiluAndMul does).
@@ -238,17 +240,67 @@ constexpr int kRowUnroll = 4;
 constexpr int kRowWarps = 8;
 constexpr int kRowThreads = kRowWarps * 32;
 
-template <typename OutT>
+// The two weight rows a warp owns. Without rotary, consecutive rows. With it,
+// the rotated heads' rows come in rotate-half pairs (i, i + D/2) of a head,
+// so one lane holds both halves of a pair, and the value heads' rows follow
+// consecutively.
+struct RowPair {
+  int64_t first, second;
+  int rotary_index;  // i within the head; -1: not rotated.
+};
+template <bool kRope>
+__device__ __forceinline__ RowPair RowsOfPair(int64_t pair, const GemvRope& rope) {
+  if constexpr (kRope) {
+    const int half = rope.head_dim / 2;
+    const int64_t rotated_pairs = static_cast<int64_t>(rope.num_heads + rope.num_kv_heads) * half;
+    if (pair < rotated_pairs) {
+      const int64_t head = pair / half;
+      const int i = static_cast<int>(pair - head * half);
+      return {head * rope.head_dim + i, head * rope.head_dim + i + half, i};
+    }
+    const int64_t first = rotated_pairs * 2 + (pair - rotated_pairs) * 2;
+    return {first, first + 1, -1};
+  }
+  return {pair * 2, pair * 2 + 1, -1};
+}
+
+// Stores a rotated pair (see GemvRope): both halves rotated, then the key
+// and value heads also to the cache slot.
+__device__ __forceinline__ void StoreRotatedPair(const GemvParams& p, const RowPair& rows, float first,
+                                                 float second) {
+  const GemvRope& rope = p.rope;
+  bf16 a = __float2bfloat16_rn(first), b = __float2bfloat16_rn(second);
+  if (rows.rotary_index >= 0) {
+    RotatePair(static_cast<float>(rope.positions[0]), rope.inv_freq[rows.rotary_index], rope.rope_scale,
+               ToFloat(a), ToFloat(b), &a, &b);
+  }
+  bf16* out = static_cast<bf16*>(p.out);
+  out[rows.first] = a;
+  out[rows.second] = b;
+  const int64_t q_width = static_cast<int64_t>(rope.num_heads) * rope.head_dim;
+  const int64_t kv_width = static_cast<int64_t>(rope.num_kv_heads) * rope.head_dim;
+  const int32_t slot = rope.slot_mapping[0];
+  if (slot < 0 || rows.first < q_width) return;
+  const bool key = rows.first < q_width + kv_width;
+  bf16* cache = (key ? rope.k_cache : rope.v_cache) + static_cast<int64_t>(slot) * kv_width;
+  const int64_t offset = key ? q_width : q_width + kv_width;
+  cache[rows.first - offset] = a;
+  cache[rows.second - offset] = b;
+}
+
+template <typename OutT, bool kRope>
 __global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p) {
   extern __shared__ uint4 xs[];  // k / 8 chunks.
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int chunks = static_cast<int>(p.k / 8);
-  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kRowWarps + warp) * kRowWarpRows;
+  const int64_t pair = static_cast<int64_t>(blockIdx.x) * kRowWarps + warp;
+  const RowPair pair_rows = RowsOfPair<kRope>(pair, p.rope);
+  const int64_t row_of[kRowWarpRows] = {pair_rows.first, pair_rows.second};
   const uint4* rows[kRowWarpRows];
 #pragma unroll
   for (int r = 0; r < kRowWarpRows; ++r) {
     // Rows past n read row n - 1 (valid memory); their sums are never stored.
-    rows[r] = reinterpret_cast<const uint4*>(p.w + min(row0 + r, p.n - 1) * p.k);
+    rows[r] = reinterpret_cast<const uint4*>(p.w + min(row_of[r], p.n - 1) * p.k);
   }
   uint4 wv[kRowWarpRows][kRowUnroll];
 #pragma unroll
@@ -302,36 +354,52 @@ __global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p)
   }
 #pragma unroll
   for (int r = 0; r < kRowWarpRows; ++r) {
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], offset);
+    acc[r] = WarpSum(acc[r]);
+    if (p.bias != nullptr && row_of[r] < p.n) acc[r] += p.bias[row_of[r]];
   }
-  if (lane < kRowWarpRows && row0 + lane < p.n) {
-    float v = 0;
-#pragma unroll
-    for (int r = 0; r < kRowWarpRows; ++r) v = lane == r ? acc[r] : v;
-    const int64_t row = row0 + lane;
-    if (p.bias != nullptr) v += p.bias[row];
-    OutT* out = static_cast<OutT*>(p.out);
-    if constexpr (std::is_same_v<OutT, float>) {
-      out[row] = v;
-    } else {
-      out[row] = __float2bfloat16_rn(v);
-    }
+  if constexpr (kRope) {
+    if (lane == 0 && pair * 2 < p.n) StoreRotatedPair(p, pair_rows, acc[0], acc[1]);
+  } else {
+    const int64_t row = lane == 0 ? row_of[0] : row_of[1];
+    if (lane < kRowWarpRows && row < p.n) Store(static_cast<OutT*>(p.out) + row, lane == 0 ? acc[0] : acc[1]);
   }
 }
 
+template <typename OutT, bool kRope>
+cudaError_t LaunchRowKernel(const GemvParams& p, cudaStream_t stream) {
+  const auto kernel = GemvRowKernel<OutT, kRope>;
+  LaunchShape shape;
+  const int64_t pairs = (p.n + kRowWarpRows - 1) / kRowWarpRows;
+  shape.grid = dim3(static_cast<unsigned>((pairs + kRowWarps - 1) / kRowWarps));
+  shape.block = dim3(kRowThreads);
+  shape.smem_bytes = static_cast<size_t>(p.k * 2);
+  if (shape.smem_bytes > 48 * 1024) {
+    const cudaError_t error =
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kRowMaxXBytes));
+    if (error != cudaSuccess) return error;
+  }
+  return LaunchKernel(kernel, shape, stream, p);
+}
 
 }  // namespace
 
 bool GemvSupports(const GemvArgs& a) {
-  return PlanGemv(a.m, a.n, a.k, 1).splits > 0 && Aligned16(a.x) && Aligned16(a.w) && a.ldx % 8 == 0 &&
-         a.ldx >= (a.gated ? 2 * a.k : a.k) && a.ldo >= a.n && a.out != nullptr;
+  if (PlanGemv(a.m, a.n, a.k, 1).splits <= 0 || !Aligned16(a.x) || !Aligned16(a.w) || a.ldx % 8 != 0 ||
+      a.ldx < (a.gated ? 2 * a.k : a.k) || a.ldo < a.n || a.out == nullptr) {
+    return false;
+  }
+  if (a.rope.positions == nullptr) return true;
+  if (a.m != 1 || a.splits != 0 || a.out_float || a.k * 2 > kRowMaxXBytes) return false;
+  const GemvRope& r = a.rope;
+  return r.head_dim > 0 && r.head_dim % 2 == 0 && r.num_heads > 0 && r.num_kv_heads > 0 &&
+         a.n == static_cast<int64_t>(r.num_heads + 2 * r.num_kv_heads) * r.head_dim && r.inv_freq != nullptr &&
+         r.slot_mapping != nullptr && r.k_cache != nullptr && r.v_cache != nullptr;
 }
 
 cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
   if (!GemvSupports(a)) return cudaErrorInvalidValue;
   if (a.m == 1 && a.splits == 0 && a.k * 2 <= kRowMaxXBytes) {
-    GemvParams p;
+    GemvParams p = {};
     p.x = a.x;
     p.gated = a.gated;
     p.w = a.w;
@@ -340,17 +408,10 @@ cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
     p.m = 1;
     p.n = a.n;
     p.k = a.k;
-    const auto kernel = a.out_float ? GemvRowKernel<float> : GemvRowKernel<bf16>;
-    LaunchShape shape;
-    shape.grid = dim3(static_cast<unsigned>((a.n + kRowWarps * kRowWarpRows - 1) / (kRowWarps * kRowWarpRows)));
-    shape.block = dim3(kRowThreads);
-    shape.smem_bytes = static_cast<size_t>(a.k * 2);
-    if (shape.smem_bytes > 48 * 1024) {
-      const cudaError_t error =
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kRowMaxXBytes));
-      if (error != cudaSuccess) return error;
-    }
-    return LaunchKernel(kernel, shape, stream, p);
+    p.rope = a.rope;
+    if (a.out_float) return LaunchRowKernel<float, false>(p, stream);
+    if (a.rope.positions != nullptr) return LaunchRowKernel<bf16, true>(p, stream);
+    return LaunchRowKernel<bf16, false>(p, stream);
   }
   const GemvPlan plan = PlanGemv(a.m, a.n, a.k, CurrentDeviceSmCount(), a.splits);
   const int fragments = static_cast<int>((a.m + 7) / 8);

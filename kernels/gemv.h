@@ -9,7 +9,8 @@
 // staged whole in shared memory. On an H200 (bench_gemv, Llama-3-8B shapes,
 // bench/results/h200_2026-11-21_merged) it took 15.2, 11.2, 58.0, 30.9 and
 // 244 us for qkv, o_proj, gate_up, down and lm_head against cuBLASLt's 16.2,
-// 13.5, 56.4, 32.1 and 249.
+// 13.5, 56.4, 32.1 and 249. It can also rotate a qkv row and write its keys
+// and values to the paged cache (GemvRope), saving a kernel per layer.
 //
 // More rows take the tensor-core kernel below. Its status (H200, bench_gemv,
 // bench/results/h200_2026-11-21_kernels): correct, but slower than cuBLASLt
@@ -51,6 +52,20 @@
 
 namespace tern::kernels {
 
+// Rotary embedding and the KV-cache write after a one-row product whose out
+// is a qkv row [(Hq + 2 Hkv) * D]: the query and key heads are rotated and
+// the key and value heads written to slot slot_mapping[0] of the cache, as
+// kernels::RopeAndWriteKv does, bit for bit.
+struct GemvRope {
+  const int32_t* positions = nullptr;  // null: no rotary.
+  const float* inv_freq = nullptr;
+  float rope_scale = 1.0f;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0;
+  const int32_t* slot_mapping = nullptr;
+  __nv_bfloat16* k_cache = nullptr;
+  __nv_bfloat16* v_cache = nullptr;
+};
+
 struct GemvArgs {
   const __nv_bfloat16* x = nullptr;
   int64_t ldx = 0;
@@ -66,11 +81,14 @@ struct GemvArgs {
   // 0: PlanGemv's split count; otherwise this many K splits, fewer if the
   // x slice would not fit (for measuring the plan's choice).
   int splits = 0;
+  // The rotary after a one-row product (m == 1, splits == 0, bf16 out, n ==
+  // the qkv width, D even).
+  GemvRope rope;
 };
 
 // Whether Gemv serves these arguments: PlanGemv accepts the shape, x and w
-// are 16-byte aligned, ldx is a multiple of 8 and at least k (2k if gated).
-// Host-only, cheap.
+// are 16-byte aligned, ldx is a multiple of 8 and at least k (2k if gated),
+// and a rotary asked for has what it needs. Host-only, cheap.
 bool GemvSupports(const GemvArgs& args);
 
 // Enqueues the product on `stream`. No allocation, no synchronization (CUDA

@@ -162,6 +162,16 @@ class Backend {
                               const Tensor& inv_freq, float rope_scale,
                               const Tensor& slot_mapping, Tensor k_cache, Tensor v_cache) = 0;
 
+  // Linear(x, w, bias, qkv), then RopeAndWriteKv(qkv, ...): an attention's
+  // input projection, which a backend may fuse.
+  virtual void LinearRopeAndWriteKv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor qkv,
+                                    const AttentionShape& shape, const Tensor& positions,
+                                    const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
+                                    Tensor k_cache, Tensor v_cache) {
+    Linear(x, w, bias, qkv);
+    RopeAndWriteKv(qkv, shape, positions, inv_freq, rope_scale, slot_mapping, k_cache, v_cache);
+  }
+
   // out [num_tokens, Hq * D] = softmax(q k^T * scale) v for every query head,
   // over the sequence's cached keys at positions p' <= p (causal) and, with a
   // sliding window w > 0, p' > p - w. Query heads share key heads in groups

@@ -20,6 +20,8 @@ struct BackendOptions {
   // weight-streaming kernel instead of cuBLASLt (0: never); -1: the
   // backend's default (CudaBackendConfig::gemv_max_rows).
   int cuda_gemv_max_rows = -1;
+  // CudaBackendConfig::fuse_qkv_rope.
+  bool cuda_fuse_qkv_rope = true;
 };
 
 // The backend names this build supports.

@@ -95,10 +95,15 @@ absl::StatusOr<Tensor> DecoderModel::Forward(const BatchTensors& batch, const Kv
     // `projected` holds the previous layer's MLP output.
     if (i > 0) backend_.AddRmsNorm(projected, residual_scale, w.input_norm, eps, residual, normed);
 
-    backend_.Linear(normed, w.qkv, w.qkv_bias, qkv);
-    if (c.qk_norm) backend_.QkNorm(qkv, attention_shape_, w.q_norm, w.k_norm, eps);
-    backend_.RopeAndWriteKv(qkv, attention_shape_, batch.positions, inv_freq_, rope_scale_,
-                            batch.slot_mapping, cache.k(i), cache.v(i));
+    if (c.qk_norm) {
+      backend_.Linear(normed, w.qkv, w.qkv_bias, qkv);
+      backend_.QkNorm(qkv, attention_shape_, w.q_norm, w.k_norm, eps);
+      backend_.RopeAndWriteKv(qkv, attention_shape_, batch.positions, inv_freq_, rope_scale_,
+                              batch.slot_mapping, cache.k(i), cache.v(i));
+    } else {
+      backend_.LinearRopeAndWriteKv(normed, w.qkv, w.qkv_bias, qkv, attention_shape_, batch.positions,
+                                    inv_freq_, rope_scale_, batch.slot_mapping, cache.k(i), cache.v(i));
+    }
     backend_.PagedAttention(qkv, attention_shape_, batch, cache.k(i), cache.v(i), attention_scale,
                             c.sliding_window[i], attention);
     backend_.Linear(attention, w.o_proj, w.o_bias, projected);

@@ -382,6 +382,17 @@ TEST_F(PagedAttentionTest, RepeatedRunsGiveIdenticalBits) {
   Compare(c, p, first);
 }
 
+// A long single-sequence decode takes the most splits (partials in the
+// workspace, merged by a second kernel): launch after launch, the same bits.
+TEST_F(PagedAttentionTest, SplitDecodeMergesCorrectlyLaunchAfterLaunch) {
+  const TestCase c{.seqs = {{8000, 1}}, .heads = 32, .kv_heads = 8, .head_dim = 128};
+  const Prepared p = Prepare(c);
+  ASSERT_GT(kernels::PagedAttentionWorkspaceBytes(1, 32, 8, 128), 0u);
+  const std::vector<uint16_t> first = RunGpu(c, p);
+  Compare(c, p, first);
+  for (int run = 0; run < 4; ++run) EXPECT_EQ(RunGpu(c, p), first) << "run " << run;
+}
+
 // The decode launch depends only on the sequence count and the head shape:
 // a graph captured for one batch replays correctly for another batch of as
 // many decode sequences with other lengths and block tables.

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
   std::unique_ptr<CudaBackend> backend(new CudaBackend());
   backend->device_ = config.device;
   backend->gemv_max_rows_ = std::min(config.gemv_max_rows, kernels::kGemvMaxRows);
+  backend->fuse_qkv_rope_ = config.fuse_qkv_rope;
   TERN_CUDA_RETURN_IF_ERROR(cudaSetDevice(config.device), "cudaSetDevice");
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&backend->stream_, cudaStreamNonBlocking),
                             "cudaStreamCreate");
@@ -68,6 +69,7 @@ CudaBackend::~CudaBackend() {
   if (pinned_ != nullptr) cudaFreeHost(pinned_);
   if (batch_device_ != nullptr) cudaFree(batch_device_);
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
+  if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
   if (batch_copied_ != nullptr) cudaEventDestroy(batch_copied_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -300,7 +302,8 @@ void CudaBackend::AddRmsNorm(const Tensor& x, float x_scale, const Tensor& weigh
         "AddRmsNorm");
 }
 
-bool CudaBackend::TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out) {
+kernels::GemvArgs CudaBackend::GemvArgsFor(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias,
+                                           Tensor out) const {
   kernels::GemvArgs gemv;
   gemv.x = Bf16(x);
   gemv.ldx = x.row_stride();
@@ -313,9 +316,38 @@ bool CudaBackend::TryGemv(const Tensor& x, bool gated, const Tensor& w, const Te
   gemv.m = x.dim(0);
   gemv.n = w.dim(0);
   gemv.k = w.dim(1);
+  return gemv;
+}
+
+bool CudaBackend::TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out) {
+  const kernels::GemvArgs gemv = GemvArgsFor(x, gated, w, bias, out);
   if (gemv.m > gemv_max_rows_ || !kernels::GemvSupports(gemv)) return false;
   Check(kernels::Gemv(gemv, stream_), "Gemv");
   return true;
+}
+
+void CudaBackend::LinearRopeAndWriteKv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor qkv,
+                                       const AttentionShape& shape, const Tensor& positions,
+                                       const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
+                                       Tensor k_cache, Tensor v_cache) {
+  if (fuse_qkv_rope_ && gemv_max_rows_ >= 1) {
+    kernels::GemvArgs gemv = GemvArgsFor(x, false, w, bias, qkv);
+    gemv.rope.positions = positions.data_as<int32_t>();
+    gemv.rope.inv_freq = inv_freq.data_as<float>();
+    gemv.rope.rope_scale = rope_scale;
+    gemv.rope.num_heads = static_cast<int>(shape.num_heads);
+    gemv.rope.num_kv_heads = static_cast<int>(shape.num_kv_heads);
+    gemv.rope.head_dim = static_cast<int>(shape.head_dim);
+    gemv.rope.slot_mapping = slot_mapping.data_as<int32_t>();
+    gemv.rope.k_cache = Bf16(k_cache);
+    gemv.rope.v_cache = Bf16(v_cache);
+    if (kernels::GemvSupports(gemv)) {
+      Check(kernels::Gemv(gemv, stream_), "Gemv");
+      return;
+    }
+  }
+  Backend::LinearRopeAndWriteKv(x, w, bias, qkv, shape, positions, inv_freq, rope_scale, slot_mapping, k_cache,
+                                v_cache);
 }
 
 void CudaBackend::Linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor out) {

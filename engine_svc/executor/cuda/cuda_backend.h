@@ -13,6 +13,7 @@
 #include "engine_svc/executor/backend.h"
 #include "engine_svc/executor/cuda/cublaslt_gemm.h"
 #include "engine_svc/executor/cuda/cuda_sampler.h"
+#include "kernels/gemv.h"
 #include "kernels/paged_attention_plan.h"
 
 namespace tern {
@@ -29,6 +30,11 @@ struct CudaBackendConfig {
   // more rows cuBLASLt was faster at every count tried
   // (bench/results/h200_2026-11-21_kernels).
   int gemv_max_rows = 1;
+  // LinearRopeAndWriteKv of one row runs as one weight-streaming kernel
+  // (kernels/gemv.h) when gemv_max_rows allows one row; false: as two kernels
+  // (to measure what it buys). On an H200 a Llama-3.1-8B batch-1 step took
+  // 4.61 ms fused against 4.79 ms (bench/results/h200_2026-11-21_fusion).
+  bool fuse_qkv_rope = true;
 };
 
 // Thread safety: one thread at a time (like every Backend).
@@ -76,6 +82,11 @@ class CudaBackend : public Backend {
   void RopeAndWriteKv(Tensor qkv, const AttentionShape& shape, const Tensor& positions,
                       const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
                       Tensor k_cache, Tensor v_cache) override;
+  // One row: one weight-streaming kernel (see CudaBackendConfig).
+  void LinearRopeAndWriteKv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor qkv,
+                            const AttentionShape& shape, const Tensor& positions, const Tensor& inv_freq,
+                            float rope_scale, const Tensor& slot_mapping, Tensor k_cache,
+                            Tensor v_cache) override;
   void PagedAttention(const Tensor& qkv, const AttentionShape& shape, const BatchTensors& batch,
                       const Tensor& k_cache, const Tensor& v_cache, float scale,
                       int64_t sliding_window, Tensor out) override;
@@ -104,9 +115,12 @@ class CudaBackend : public Backend {
   // shape (x's first `k` columns, or silu(x[:, :k]) * x[:, k:2k] if gated);
   // false (nothing enqueued) otherwise.
   bool TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out);
+  kernels::GemvArgs GemvArgsFor(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias,
+                                Tensor out) const;
 
   int device_ = 0;
   int gemv_max_rows_ = 0;
+  bool fuse_qkv_rope_ = false;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t batch_copied_ = nullptr;
   std::unique_ptr<CublasLtGemm> gemm_;
