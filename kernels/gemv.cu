@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <type_traits>
 #include <vector>
 
 #include "kernels/device_utils.cuh"
