@@ -28,4 +28,11 @@ int WaitForShutdownSignal() {
   return signal;
 }
 
+int WaitForShutdownSignalFor(absl::Duration timeout) {
+  const sigset_t set = ShutdownSignals();
+  const timespec wait = absl::ToTimespec(timeout);
+  const int signal = sigtimedwait(&set, nullptr, &wait);
+  return signal > 0 ? signal : 0;
+}
+
 }  // namespace tern

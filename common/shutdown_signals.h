@@ -11,6 +11,8 @@
 #ifndef TERN_COMMON_SHUTDOWN_SIGNALS_H_
 #define TERN_COMMON_SHUTDOWN_SIGNALS_H_
 
+#include "absl/time/time.h"
+
 namespace tern {
 
 // Blocks SIGTERM and SIGINT in the calling thread and the threads it starts.
@@ -18,6 +20,10 @@ void BlockShutdownSignals();
 
 // Waits for SIGTERM or SIGINT; returns which.
 int WaitForShutdownSignal();
+
+// Waits at most `timeout` for SIGTERM or SIGINT; returns which, or 0 when
+// none came.
+int WaitForShutdownSignalFor(absl::Duration timeout);
 
 }  // namespace tern
 

@@ -65,13 +65,8 @@ std::string DemoModel() {
 // Waits for SIGTERM/SIGINT or a child's exit; returns the signal (0 if a
 // child exited first).
 int WaitForSignalOrExit(SupervisedProcess& engine, SupervisedProcess& gateway) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  const timespec tick = {0, 100 * 1000 * 1000};
   while (true) {
-    const int signal = ::sigtimedwait(&set, nullptr, &tick);
+    const int signal = WaitForShutdownSignalFor(absl::Milliseconds(100));
     if (signal > 0) return signal;
     if (engine.Poll().has_value() || gateway.Poll().has_value()) return 0;
   }

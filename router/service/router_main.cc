@@ -6,8 +6,6 @@
 //
 // SIGTERM (or SIGINT) stops it: watchers are cancelled, in-flight calls get
 // two seconds, then the process exits 0.
-#include <signal.h>
-
 #include <atomic>
 #include <iostream>
 #include <thread>
@@ -19,6 +17,7 @@
 #include "common/grpc_server_limits.h"
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/shutdown_signals.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -50,16 +49,6 @@ ABSL_FLAG(std::string, log_level, "info", "info, warning or error.");
 
 namespace tern {
 namespace {
-
-int WaitForSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int signal = 0;
-  sigwait(&set, &signal);
-  return signal;
-}
 
 absl::StatusOr<RouterCoreConfig> ConfigFromFlags(int num_engines) {
   RouterCoreConfig config;
@@ -158,7 +147,7 @@ absl::Status Serve() {
     }
   });
 
-  const int signal = WaitForSignal();
+  const int signal = WaitForShutdownSignal();
   LOG(INFO) << "received signal " << signal << ": stopping";
   stopping = true;
   monitor.join();
@@ -172,21 +161,16 @@ absl::Status Serve() {
 }  // namespace tern
 
 int main(int argc, char** argv) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Block the shutdown signals in every thread; Serve() waits for them.
+  tern::BlockShutdownSignals();
   tern::ParseTernFlags(argc, argv,
                        "Places requests on engines by predicted prefix-cache hits and load (tern.v1.Router).\n"
                        "Usage: tern-router --engines ADDR,... [--listen HOST:PORT] [--max-indexed-blocks N]\n"
                        "       [--metrics-port P] ...");
-  tern::LogSeverity severity;
-  if (!tern::ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
+  if (!tern::SetMinLogSeverityByName(absl::GetFlag(FLAGS_log_level))) {
     std::cerr << "tern-router: --log-level must be info, warning or error\n";
     return 2;
   }
-  tern::SetMinLogSeverity(severity);
   const absl::Status status = tern::Serve();
   if (!status.ok()) {
     std::cerr << "tern-router: " << status.message() << "\n";

@@ -1,14 +1,13 @@
 // fake-openai-server: FakeOpenAiServer as a process, for tern-bench's
 // integration tests. Prints "fake-openai: listening on 127.0.0.1:PORT" to
 // stderr, serves until SIGTERM or SIGINT.
-#include <signal.h>
-
 #include <iostream>
 #include <memory>
 
 #include "absl/flags/flag.h"
 #include "client_svc/tokenizer/tokenizer_config.h"
 #include "common/flags.h"
+#include "common/shutdown_signals.h"
 #include "tests/testing/fake_openai_server.h"
 
 ABSL_FLAG(int, port, 0, "Port (0: any free one)");
@@ -23,11 +22,7 @@ ABSL_FLAG(std::string, tokenizer, "", "Model directory whose tokenizer counts pr
 
 int main(int argc, char** argv) {
   tern::ParseTernFlags(argc, argv, "fake-openai-server [--ttft-ms MS --itl-ms MS ...]");
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // Before any thread starts.
+  tern::BlockShutdownSignals();  // Before any thread starts.
 
   std::unique_ptr<tern::Tokenizer> tokenizer;
   if (!absl::GetFlag(FLAGS_tokenizer).empty()) {
@@ -55,7 +50,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "fake-openai: listening on 127.0.0.1:" << (*server)->port() << std::endl;
-  int signal = 0;
-  sigwait(&signals, &signal);
+  tern::WaitForShutdownSignal();
   return 0;
 }
