@@ -59,6 +59,13 @@ bool ParseLogSeverity(const std::string& text, LogSeverity* severity) {
   return true;
 }
 
+bool SetMinLogSeverityByName(const std::string& text) {
+  LogSeverity severity;
+  if (!ParseLogSeverity(text, &severity)) return false;
+  SetMinLogSeverity(severity);
+  return true;
+}
+
 namespace logging_internal {
 
 LogMessage::LogMessage(const char* file, int line, LogSeverity severity)

@@ -26,6 +26,10 @@ LogSeverity MinLogSeverity();
 // Parses "info", "warning", "error" (case-insensitive). Returns false if unknown.
 bool ParseLogSeverity(const std::string& text, LogSeverity* severity);
 
+// SetMinLogSeverity of a parsed name (a --log-level value); false, changing
+// nothing, if ParseLogSeverity does not know it.
+bool SetMinLogSeverityByName(const std::string& text);
+
 namespace logging_internal {
 
 class LogMessage {

@@ -180,12 +180,10 @@ int main(int argc, char** argv) {
                        "Usage: tern-gateway --model DIR --engines HOST:PORT,... [--port 8000]\n"
                        "       [--served-model-name NAME] [--api-key KEY] [--routing least-loaded|round-robin|router]\n"
                        "       [--router HOST:PORT] [--router-timeout-ms 20] ...");
-  tern::LogSeverity severity;
-  if (!tern::ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
+  if (!tern::SetMinLogSeverityByName(absl::GetFlag(FLAGS_log_level))) {
     std::cerr << "tern-gateway: --log-level must be info, warning or error\n";
     return 2;
   }
-  tern::SetMinLogSeverity(severity);
   const absl::Status status = tern::Serve();
   if (!status.ok()) {
     std::cerr << "tern-gateway: " << status.message() << "\n";

@@ -251,12 +251,10 @@ int main(int argc, char** argv) {
                        "Serves one model replica over the tern.v1.EngineCore gRPC service.\n"
                        "Usage: tern-engine --model DIR [--listen HOST:PORT|unix:PATH] [--backend cpu|cuda]\n"
                        "       [--metrics-port N] [--max-num-seqs N] [--max-num-batched-tokens N] ...");
-  tern::LogSeverity severity;
-  if (!tern::ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
+  if (!tern::SetMinLogSeverityByName(absl::GetFlag(FLAGS_log_level))) {
     std::cerr << "tern-engine: --log-level must be info, warning or error\n";
     return 2;
   }
-  tern::SetMinLogSeverity(severity);
   const absl::Status status = tern::Serve();
   if (!status.ok()) {
     std::cerr << "tern-engine: " << status.message() << "\n";

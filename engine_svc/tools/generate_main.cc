@@ -133,12 +133,10 @@ int main(int argc, char** argv) {
       "Usage: tern-generate --model DIR [--backend cpu] [--block-size N] [--num-kv-blocks N]\n"
       "       [--max-num-batched-tokens N] [--max-num-seqs N] [--enable-prefix-caching true|false]\n"
       "       [--scheduling-policy fcfs|priority] < requests.jsonl");
-  tern::LogSeverity severity;
-  if (!tern::ParseLogSeverity(absl::GetFlag(FLAGS_log_level), &severity)) {
+  if (!tern::SetMinLogSeverityByName(absl::GetFlag(FLAGS_log_level))) {
     std::cerr << "tern-generate: --log-level must be info, warning or error\n";
     return 2;
   }
-  tern::SetMinLogSeverity(severity);
   const absl::Status status = tern::Run();
   if (absl::IsCancelled(status)) return 1;  // Some requests failed; each has its error line.
   if (!status.ok()) {
