@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "client_svc/gateway/peer_channel.h"
 #include "common/block_hash.h"
 #include "common/logging.h"
 
@@ -101,15 +102,9 @@ absl::StatusOr<std::unique_ptr<RouterClient>> RouterClient::Create(const RouterC
         absl::StrCat("the router timeout must be positive, got ", absl::FormatDuration(options.timeout)));
   }
   auto client = std::unique_ptr<RouterClient>(new RouterClient(options));
-  grpc::ChannelArguments args;
   // A router that went away is noticed at once (its calls then fail fast
-  // and fall back); reconnect within two seconds of its return.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  client->channel_ = grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  // and fall back).
+  client->channel_ = CreatePeerChannel(options.address);
   client->channel_->GetState(/*try_to_connect=*/true);
   client->stub_ = v1::Router::NewStub(client->channel_);
   return client;
