@@ -35,53 +35,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
  public:
   using Action = WriteAction<v1::GenerateResponse>;
 
-  struct Stream : RequestSink, std::enable_shared_from_this<Stream> {
-    explicit Stream(WritePump& pump) : pump(pump) {}
-    WritePump& pump;
-    absl::Mutex mu;
-    GenerateReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // Null once done.
-    bool pump_queued ABSL_GUARDED_BY(mu) = false;
-    // Responses to write; the front is being written while `writing`.
-    std::deque<v1::GenerateResponse> queue ABSL_GUARDED_BY(mu);
-    bool writing ABSL_GUARDED_BY(mu) = false;
-    bool finish_called ABSL_GUARDED_BY(mu) = false;
-    bool cancelled ABSL_GUARDED_BY(mu) = false;
+  struct Stream : RequestSink,
+                  QueuedStreamWriter<Stream, v1::GenerateResponse>,
+                  std::enable_shared_from_this<Stream> {
+    explicit Stream(WritePump& pump) : QueuedStreamWriter(pump) {}
     int64_t samples_left ABSL_GUARDED_BY(mu) = 0;
-    // Set when the engine is done with the request (or never took it).
-    std::optional<grpc::Status> final_status ABSL_GUARDED_BY(mu);
 
-    Action Next() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      Action action;
-      if (reactor == nullptr || writing || finish_called) return action;
-      action.reactor = reactor;
-      if (cancelled) {
-        finish_called = true;
-        action.finish = grpc::Status::CANCELLED;
-      } else if (!queue.empty()) {
-        writing = true;
-        action.write = &queue.front();
-      } else if (final_status.has_value()) {
-        finish_called = true;
-        action.finish = *final_status;
-      }
-      return action;
-    }
-    // Runs on a pump thread: starts the next write or the finish.
-    void PumpNow() {
-      Action action;
-      {
-        absl::MutexLock lock(&mu);
-        pump_queued = false;
-        action = Next();
-      }
-      action.Run();
-    }
-    // On the engine loop: hand the write to a pump thread.
-    void QueuePump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      if (pump_queued || writing || finish_called || reactor == nullptr) return;
-      pump_queued = true;
-      pump.Push([self = shared_from_this()] { self->PumpNow(); });
-    }
     void OnOutput(EngineOutput output) override {
       {
         absl::MutexLock lock(&mu);

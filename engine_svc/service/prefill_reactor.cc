@@ -21,23 +21,15 @@ class PrefillReactor : public grpc::ServerWriteReactor<v1::PrefillResponse> {
  public:
   using Action = WriteAction<v1::PrefillResponse>;
 
-  struct Stream : RequestSink, std::enable_shared_from_this<Stream> {
+  struct Stream : RequestSink,
+                  QueuedStreamWriter<Stream, v1::PrefillResponse>,
+                  std::enable_shared_from_this<Stream> {
     Stream(WritePump& pump, const PrefillServeOptions& options)
-        : pump(pump), send_delay(options.send_delay), metrics(options.metrics) {}
-    WritePump& pump;
-    const absl::Duration send_delay;
+        : QueuedStreamWriter(pump, options.send_delay), metrics(options.metrics) {}
     EngineMetrics* const metrics;
-    absl::Mutex mu;
-    PrefillReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // Null once done.
-    bool pump_queued ABSL_GUARDED_BY(mu) = false;
-    std::deque<v1::PrefillResponse> queue ABSL_GUARDED_BY(mu);  // The front is being written while `writing`.
-    bool writing ABSL_GUARDED_BY(mu) = false;
-    bool finish_called ABSL_GUARDED_BY(mu) = false;
-    bool cancelled ABSL_GUARDED_BY(mu) = false;
     // The loop has the request in flight (computing it, or holding its
     // blocks): ending the stream must release it.
     bool loop_holds ABSL_GUARDED_BY(mu) = false;
-    std::optional<grpc::Status> final_status ABSL_GUARDED_BY(mu);
     bool failed ABSL_GUARDED_BY(mu) = false;           // The loop reported an error.
     bool outcome_counted ABSL_GUARDED_BY(mu) = false;  // In the handoff metrics.
 
@@ -47,37 +39,6 @@ class PrefillReactor : public grpc::ServerWriteReactor<v1::PrefillResponse> {
       metrics->CountHandoff(EngineMetrics::HandoffSide::kPrefill, outcome);
     }
 
-    Action Next() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      Action action;
-      if (reactor == nullptr || writing || finish_called) return action;
-      action.reactor = reactor;
-      if (cancelled) {
-        finish_called = true;
-        action.finish = grpc::Status::CANCELLED;
-      } else if (!queue.empty()) {
-        writing = true;
-        action.write = &queue.front();
-      } else if (final_status.has_value()) {
-        finish_called = true;
-        action.finish = *final_status;
-      }
-      return action;
-    }
-    void PumpNow() {
-      Action action;
-      {
-        absl::MutexLock lock(&mu);
-        pump_queued = false;
-        action = Next();
-      }
-      if (action.write != nullptr && send_delay > absl::ZeroDuration()) absl::SleepFor(send_delay);
-      action.Run();
-    }
-    void QueuePump() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      if (pump_queued || writing || finish_called || reactor == nullptr) return;
-      pump_queued = true;
-      pump.Push([self = shared_from_this()] { self->PumpNow(); });
-    }
     void OnKvBlocks(int64_t first_block, int64_t num_blocks, std::string data) override {
       absl::MutexLock lock(&mu);
       if (reactor == nullptr || cancelled) return;
