@@ -190,16 +190,20 @@ void SetDecodeCounters(benchmark::State& state, const Model& m, int64_t batch_si
   state.counters["tokens_per_s"] = benchmark::Counter(batch_size, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Enqueues `count` executions of `step`, then waits for them.
+void RunSteps(Model& m, const ForwardBatch& step, int count) {
+  for (int i = 0; i < count; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
+  CHECK_OK(m.runner->backend().Synchronize());
+}
+
 void BM_Decode(benchmark::State& state) {
   Model& m = GetModel();
   const int64_t batch_size = state.range(0);
   const ForwardBatch step = DecodeStep(batch_size);
-  for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
-  CHECK_OK(m.runner->backend().Synchronize());
+  RunSteps(m, step, 3);  // Warm-up.
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
-    CHECK_OK(m.runner->ExecuteToDevice(step).status());
-    CHECK_OK(m.runner->backend().Synchronize());
+    RunSteps(m, step, 1);
     state.SetIterationTime(Seconds(start));
   }
   SetDecodeCounters(state, m, batch_size);
@@ -212,12 +216,10 @@ void BM_DecodeBackToBack(benchmark::State& state) {
   Model& m = GetModel();
   const int64_t batch_size = state.range(0);
   const ForwardBatch step = DecodeStep(batch_size);
-  for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
-  CHECK_OK(m.runner->backend().Synchronize());
+  RunSteps(m, step, 3);  // Warm-up.
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kSteps; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
-    CHECK_OK(m.runner->backend().Synchronize());
+    RunSteps(m, step, kSteps);
     state.SetIterationTime(Seconds(start) / kSteps);
   }
   SetDecodeCounters(state, m, batch_size);
@@ -228,11 +230,9 @@ BENCHMARK(BM_DecodeBackToBack)->Arg(1)->Arg(8)->Arg(64)->UseManualTime()->MinTim
 void ProfileDecodeStep(int64_t batch_size) {
   Model& m = GetModel();
   const ForwardBatch step = DecodeStep(batch_size);
-  for (int i = 0; i < 3; ++i) CHECK_OK(m.runner->ExecuteToDevice(step).status());
-  CHECK_OK(m.runner->backend().Synchronize());
+  RunSteps(m, step, 3);  // Warm-up.
   cudaProfilerStart();
-  CHECK_OK(m.runner->ExecuteToDevice(step).status());
-  CHECK_OK(m.runner->backend().Synchronize());
+  RunSteps(m, step, 1);
   cudaProfilerStop();
 }
 
