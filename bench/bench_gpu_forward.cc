@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 #include <memory>
 
@@ -169,6 +170,17 @@ Model& GetModel() {
   return *model;
 }
 
+// The device's name, memory and driver, for the JSON output's context.
+void AddDeviceContext() {
+  cudaDeviceProp prop = {};
+  int driver = 0;
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess || cudaDriverGetVersion(&driver) != cudaSuccess) return;
+  benchmark::AddCustomContext("device", prop.name);
+  benchmark::AddCustomContext("device_memory_mib", std::to_string(prop.totalGlobalMem >> 20));
+  benchmark::AddCustomContext("device_sms", std::to_string(prop.multiProcessorCount));
+  benchmark::AddCustomContext("cuda_driver", std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10));
+}
+
 // One decode token for each of batch_size sequences at context kContext + 1.
 ForwardBatch DecodeStep(int64_t batch_size) {
   ForwardBatch step;
@@ -294,6 +306,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   int count = static_cast<int>(args.size());
+  tern::AddDeviceContext();
   benchmark::Initialize(&count, args.data());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
