@@ -208,34 +208,26 @@ void RunSteps(Model& m, const ForwardBatch& step, int count) {
   CHECK_OK(m.runner->backend().Synchronize());
 }
 
-void BM_Decode(benchmark::State& state) {
+// Each iteration enqueues `steps` decode steps of state.range(0) sequences,
+// then waits for them; its time is per step.
+void TimeDecodeSteps(benchmark::State& state, int steps) {
   Model& m = GetModel();
   const int64_t batch_size = state.range(0);
   const ForwardBatch step = DecodeStep(batch_size);
   RunSteps(m, step, 3);  // Warm-up.
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
-    RunSteps(m, step, 1);
-    state.SetIterationTime(Seconds(start));
+    RunSteps(m, step, steps);
+    state.SetIterationTime(Seconds(start) / steps);
   }
   SetDecodeCounters(state, m, batch_size);
 }
+
+void BM_Decode(benchmark::State& state) { TimeDecodeSteps(state, 1); }
 BENCHMARK(BM_Decode)->Arg(1)->Arg(8)->Arg(64)->Arg(256)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMillisecond);
 
-// Iteration time is per step: 16 steps enqueued, then one synchronization.
-void BM_DecodeBackToBack(benchmark::State& state) {
-  constexpr int kSteps = 16;
-  Model& m = GetModel();
-  const int64_t batch_size = state.range(0);
-  const ForwardBatch step = DecodeStep(batch_size);
-  RunSteps(m, step, 3);  // Warm-up.
-  for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
-    RunSteps(m, step, kSteps);
-    state.SetIterationTime(Seconds(start) / kSteps);
-  }
-  SetDecodeCounters(state, m, batch_size);
-}
+// 16 steps enqueued, then one synchronization.
+void BM_DecodeBackToBack(benchmark::State& state) { TimeDecodeSteps(state, 16); }
 BENCHMARK(BM_DecodeBackToBack)->Arg(1)->Arg(8)->Arg(64)->UseManualTime()->MinTime(1.0)->Unit(benchmark::kMillisecond);
 
 // One decode step under the profiler (--profile-decode=B).
