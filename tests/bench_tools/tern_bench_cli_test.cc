@@ -220,7 +220,14 @@ TEST_F(TernBenchTest, AServerThatDiesMidStreamFailsItsRequests) {
                       "--num-prompts", "3", "--ready-check-timeout-sec", "0", "--result-json",
                       dir_.Join("result.json")});
   ASSERT_TRUE(bench.WaitForLine("Starting main benchmark run").has_value()) << bench.Stderr();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Killed once all three requests stream (on a loaded machine the client
+  // may take a while to send them; a request never sent fails differently).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ServerStats().value("peak_in_flight", 0) < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(ServerStats()["peak_in_flight"], 3) << bench.Stderr();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   server_->Signal(SIGKILL);
   EXPECT_EQ(bench.Wait(std::chrono::seconds(30)), 3) << bench.Stderr();
   const nlohmann::json r = testing::ReadJsonFile(dir_.Join("result.json"));
