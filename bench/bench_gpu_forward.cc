@@ -12,9 +12,12 @@
 // Times are wall clock around a step and its synchronization (host work
 // included, as a real step pays it). With --no-pdl the kernels launch without
 // programmatic dependent launch, with --gemv-max-rows=N Linear layers of at
-// most N rows (0: none) run on the weight-streaming kernel, with --no-fusion
-// a batch-1 step rotates q and k in a kernel of its own instead of in the qkv
-// projection's (to measure what each buys). --profile-decode=B runs one batch-B decode step between
+// most N rows (0: none) run on the weight-streaming kernel, with
+// --no-norm-fusion a batch-1 step runs every norm as a kernel of its own
+// (none inside the qkv projection, kernels::GemvNormPays), and with
+// --no-fusion it also rotates q and k in a kernel of their own (to measure
+// what each buys).
+// --profile-decode=B runs one batch-B decode step between
 // cudaProfilerStart and cudaProfilerStop and exits, for
 // `ncu --profile-from-start off` to time each kernel of the step.
 #include <cuda_profiler_api.h>
@@ -44,6 +47,7 @@ constexpr int64_t kBlocksPerSeq = (kContext + 1 + kBlockSize - 1) / kBlockSize;
 constexpr char kModelDir[] = "bench/models/llama3.1-8b";
 int gemv_max_rows = -1;  // --gemv-max-rows; -1: the backend's default.
 bool fuse_qkv_rope = true;  // --no-fusion: false.
+bool fuse_norm = true;      // --no-fusion or --no-norm-fusion: false.
 
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -136,6 +140,7 @@ Model& GetModel() {
     config.backend.name = "cuda";
     config.backend.cuda_gemv_max_rows = gemv_max_rows;
     config.backend.cuda_fuse_qkv_rope = fuse_qkv_rope;
+    config.backend.cuda_fuse_norm = fuse_norm;
     config.max_num_batched_tokens = 8192;
     config.max_num_seqs = kMaxBatch;
     config.max_model_len = 4096;
@@ -276,7 +281,8 @@ BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMilliseco
 }  // namespace tern
 
 int main(int argc, char** argv) {
-  // --no-pdl, --gemv-max-rows=N, --no-fusion, --profile-decode=B (before
+  // --no-pdl, --gemv-max-rows=N, --no-fusion, --no-norm-fusion,
+  // --profile-decode=B (before
   // Google Benchmark sees the flags).
   std::vector<char*> args;
   int64_t profile_batch = 0;
@@ -287,6 +293,9 @@ int main(int argc, char** argv) {
       tern::gemv_max_rows = std::atoi(argv[i] + 16);
     } else if (std::strcmp(argv[i], "--no-fusion") == 0) {
       tern::fuse_qkv_rope = false;
+      tern::fuse_norm = false;
+    } else if (std::strcmp(argv[i], "--no-norm-fusion") == 0) {
+      tern::fuse_norm = false;
     } else if (std::strncmp(argv[i], "--profile-decode=", 17) == 0) {
       profile_batch = std::atoi(argv[i] + 17);
     } else {

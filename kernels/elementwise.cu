@@ -4,6 +4,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/launch.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/rms_norm_row.cuh"
 #include "kernels/rotary.cuh"
 
 namespace tern::kernels {
@@ -43,68 +44,36 @@ __global__ void RmsNormKernel(const bf16* __restrict__ x, int64_t x_stride, floa
   }
 }
 
-// RmsNormKernel for rows of n % 8 == 0, n <= kRowThreads * 8 * kMaxRowChunks,
-// 16-byte aligned rows: each thread keeps its 8-element chunks in registers
-// between the two passes, so the row is read once. The norm weights (which no
-// kernel writes) are loaded before waiting on the previous kernel: at one row
+// RmsNormKernel for rows of n % 8 == 0, n <= kNormRowMaxN, 16-byte aligned
+// rows (rms_norm_row.cuh): each thread keeps its 8-element chunks in
+// registers between the two passes, so the row is read once. The norm
+// weights are loaded before waiting on the previous kernel: at one row
 // (batch-1 decode) the kernel is a chain of memory latencies, and this takes
 // one off it (an H200 batch-1 Llama-3-8B step: 4.53 ms against 4.61).
-constexpr int kMaxRowChunks = 4;
+static_assert(kRowThreads == kNormRowThreads);
 __global__ void __launch_bounds__(kRowThreads)
     RmsNormVectorKernel(const bf16* __restrict__ x, int64_t x_stride, float x_scale,
                         bf16* __restrict__ residual, int64_t residual_stride,
                         const float* __restrict__ weight, float eps, int n, bf16* __restrict__ out,
                         int64_t out_stride) {
   __shared__ float scratch[32];
-  const int chunks = n / 8;
-  float4 w[kMaxRowChunks][2];
-#pragma unroll
-  for (int j = 0; j < kMaxRowChunks; ++j) {
-    const int c = threadIdx.x + j * kRowThreads;
-    if (c < chunks) {
-      w[j][0] = *reinterpret_cast<const float4*>(weight + c * 8);
-      w[j][1] = *reinterpret_cast<const float4*>(weight + c * 8 + 4);
-    }
-  }
+  NormRowWeights weights;
+  weights.Load(weight, n);
   GridDependencyWait();
   LaunchDependents();
   const int64_t row = blockIdx.x;
-  float v[kMaxRowChunks][8];
-  float sum_squares = 0.0f;
+  const bf16* xr = x + row * x_stride;
+  // Without a residual the row itself is normalized.
+  bf16* rr = residual != nullptr ? residual + row * residual_stride : nullptr;
+  NormRow values;
+  const float sum_squares = rr != nullptr ? values.Load(xr, x_scale, rr, n) : values.Load(nullptr, 1.0f, xr, n);
+  if (rr != nullptr) values.Store(rr, n);
+  const float inv_rms = InverseRms(sum_squares, n, eps, scratch);
 #pragma unroll
-  for (int j = 0; j < kMaxRowChunks; ++j) {
+  for (int j = 0; j < kNormRowMaxChunks; ++j) {
     const int c = threadIdx.x + j * kRowThreads;
-    if (c >= chunks) break;
-    uint4 xv = *reinterpret_cast<const uint4*>(x + row * x_stride + c * 8);
-    const bf16* xe = reinterpret_cast<const bf16*>(&xv);
-    if (residual != nullptr) {
-      uint4* rp = reinterpret_cast<uint4*>(residual + row * residual_stride + c * 8);
-      uint4 rv = *rp;
-      bf16* re = reinterpret_cast<bf16*>(&rv);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) re[e] = __float2bfloat16_rn(ToFloat(re[e]) + ToFloat(xe[e]) * x_scale);
-      *rp = rv;
-      xv = rv;
-    }
-#pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      v[j][e] = ToFloat(xe[e]);
-      sum_squares += v[j][e] * v[j][e];
-    }
-  }
-  const float inv_rms = rsqrtf(BlockSum(sum_squares, scratch) / static_cast<float>(n) + eps);
-#pragma unroll
-  for (int j = 0; j < kMaxRowChunks; ++j) {
-    const int c = threadIdx.x + j * kRowThreads;
-    if (c >= chunks) break;
-    const float we[8] = {w[j][0].x, w[j][0].y, w[j][0].z, w[j][0].w, w[j][1].x, w[j][1].y, w[j][1].z, w[j][1].w};
-    uint4 o;
-    uint32_t* oe = reinterpret_cast<uint32_t*>(&o);
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      oe[e] = PackBf16(we[2 * e] * (v[j][2 * e] * inv_rms), we[2 * e + 1] * (v[j][2 * e + 1] * inv_rms));
-    }
-    *reinterpret_cast<uint4*>(out + row * out_stride + c * 8) = o;
+    if (c >= n / 8) break;
+    *reinterpret_cast<uint4*>(out + row * out_stride + c * 8) = values.Normalized(j, weights, inv_rms);
   }
 }
 
@@ -272,7 +241,7 @@ cudaError_t RmsNorm(const bf16* x, int64_t x_stride, float x_scale, bf16* residu
                     bf16* out, int64_t out_stride, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   const LaunchShape shape{dim3(static_cast<unsigned>(rows)), dim3(kRowThreads)};
-  const bool vector = n % 8 == 0 && n <= kRowThreads * 8 * kMaxRowChunks && x_stride % 8 == 0 &&
+  const bool vector = n % 8 == 0 && n <= kNormRowMaxN && x_stride % 8 == 0 &&
                       out_stride % 8 == 0 && (residual == nullptr || residual_stride % 8 == 0) &&
                       Aligned16(x) && Aligned16(out) && Aligned16(weight) && Aligned16(residual);
   if (vector) {

@@ -8,6 +8,7 @@
 #include "kernels/gemv.h"
 #include "kernels/launch.cuh"
 #include "kernels/ptx.cuh"
+#include "kernels/rms_norm_row.cuh"
 #include "kernels/rotary.cuh"
 
 namespace tern::kernels {
@@ -31,6 +32,7 @@ struct GemvParams {
   int64_t n, k, k_per_split;
   int splits;
   GemvRope rope;  // One-row kernel only.
+  GemvNorm norm;  // One-row kernel only.
 };
 
 // silu(gate) * up of 8 bf16 pairs, rounded to bf16 (as SiluAndMul does).
@@ -238,6 +240,7 @@ constexpr int64_t kRowMaxXBytes = 64 << 10;  // x staged whole: k up to 32768.
 constexpr int kRowUnroll = 4;
 constexpr int kRowWarps = 8;
 constexpr int kRowThreads = kRowWarps * 32;
+static_assert(kRowThreads == kNormRowThreads, "the norm's chunks are the staging threads'");
 
 // The two weight rows a warp owns. Without rotary, consecutive rows. With it,
 // the rotated heads' rows come in rotate-half pairs (i, i + D/2) of a head,
@@ -287,7 +290,7 @@ __device__ __forceinline__ void StoreRotatedPair(const GemvParams& p, const RowP
   cache[rows.second - offset] = b;
 }
 
-template <typename OutT, bool kRope>
+template <typename OutT, bool kRope, bool kNorm>
 __global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p) {
   extern __shared__ uint4 xs[];  // k / 8 chunks.
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -310,11 +313,29 @@ __global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p)
       wv[r][u] = c < chunks ? LoadStreaming16(rows[r] + c) : make_uint4(0, 0, 0, 0);
     }
   }
+  NormRowWeights norm_weights;
+  if constexpr (kNorm) norm_weights.Load(p.norm.weight, static_cast<int>(p.k));
   GridDependencyWait();
   LaunchDependents();
-  for (int c = threadIdx.x; c < chunks; c += kRowThreads) {
-    const uint4* src = reinterpret_cast<const uint4*>(p.x) + c;
-    xs[c] = p.gated ? SiluAndMul8(*src, *(src + p.k / 8)) : *src;
+  NormRow norm_row;
+  int ticket = 0;
+  if constexpr (kNorm) {
+    __shared__ float scratch[32];
+    const int k = static_cast<int>(p.k);
+    const float inv_rms = InverseRms(norm_row.Load(p.x, p.norm.x_scale, p.norm.residual, k), k, p.norm.eps, scratch);
+    // Every thread has read its part of the residual: the ticket can be
+    // taken now, and its value waited for only at the end.
+    if (p.x != nullptr && threadIdx.x == 0) ticket = atomicAdd(p.norm.ticket, 1);
+#pragma unroll
+    for (int j = 0; j < kNormRowMaxChunks; ++j) {
+      const int c = threadIdx.x + j * kRowThreads;
+      if (c < chunks) xs[c] = norm_row.Normalized(j, norm_weights, inv_rms);
+    }
+  } else {
+    for (int c = threadIdx.x; c < chunks; c += kRowThreads) {
+      const uint4* src = reinterpret_cast<const uint4*>(p.x) + c;
+      xs[c] = p.gated ? SiluAndMul8(*src, *(src + p.k / 8)) : *src;
+    }
   }
   __syncthreads();
 
@@ -362,11 +383,22 @@ __global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p)
     const int64_t row = lane == 0 ? row_of[0] : row_of[1];
     if (lane < kRowWarpRows && row < p.n) Store(static_cast<OutT*>(p.out) + row, lane == 0 ? acc[0] : acc[1]);
   }
+  if constexpr (kNorm) {
+    if (p.x == nullptr) return;
+    // The last CTA to arrive writes the residual and rearms the counter.
+    __shared__ bool writes;
+    if (threadIdx.x == 0) {
+      writes = ticket == static_cast<int>(gridDim.x) - 1;
+      if (writes) *p.norm.ticket = 0;
+    }
+    __syncthreads();
+    if (writes) norm_row.Store(p.norm.residual, static_cast<int>(p.k));
+  }
 }
 
-template <typename OutT, bool kRope>
+template <typename OutT, bool kRope, bool kNorm>
 cudaError_t LaunchRowKernel(const GemvParams& p, cudaStream_t stream) {
-  const auto kernel = GemvRowKernel<OutT, kRope>;
+  const auto kernel = GemvRowKernel<OutT, kRope, kNorm>;
   LaunchShape shape;
   const int64_t pairs = (p.n + kRowWarpRows - 1) / kRowWarpRows;
   shape.grid = dim3(static_cast<unsigned>((pairs + kRowWarps - 1) / kRowWarps));
@@ -382,11 +414,27 @@ cudaError_t LaunchRowKernel(const GemvParams& p, cudaStream_t stream) {
 
 }  // namespace
 
+// A norm asked for has what it needs (GemvNorm).
+bool NormSupported(const GemvArgs& a) {
+  const GemvNorm& norm = a.norm;
+  return a.m == 1 && a.splits == 0 && !a.gated && a.k % 8 == 0 && a.k <= kNormRowMaxN &&
+         Aligned16(norm.weight) && norm.residual != nullptr && Aligned16(norm.residual) &&
+         (a.x == nullptr || norm.ticket != nullptr);
+}
+
+bool GemvNormPays(int64_t n) {
+  constexpr int64_t kMaxCtas = 512;
+  const int64_t rows_per_cta = int64_t{kRowWarps} * kRowWarpRows;
+  return (n + rows_per_cta - 1) / rows_per_cta <= kMaxCtas;
+}
+
 bool GemvSupports(const GemvArgs& a) {
-  if (PlanGemv(a.m, a.n, a.k, 1).splits <= 0 || !Aligned16(a.x) || !Aligned16(a.w) || a.ldx % 8 != 0 ||
-      a.ldx < (a.gated ? 2 * a.k : a.k) || a.ldo < a.n || a.out == nullptr) {
+  const bool norm = a.norm.weight != nullptr;
+  if (PlanGemv(a.m, a.n, a.k, 1).splits <= 0 || !Aligned16(a.x) || !Aligned16(a.w) || a.ldo < a.n ||
+      a.out == nullptr || (norm && !NormSupported(a))) {
     return false;
   }
+  if (!norm && (a.x == nullptr || a.ldx % 8 != 0 || a.ldx < (a.gated ? 2 * a.k : a.k))) return false;
   if (a.rope.positions == nullptr) return true;
   if (a.m != 1 || a.splits != 0 || a.out_float || a.k * 2 > kRowMaxXBytes) return false;
   const GemvRope& r = a.rope;
@@ -408,9 +456,12 @@ cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
     p.n = a.n;
     p.k = a.k;
     p.rope = a.rope;
-    if (a.out_float) return LaunchRowKernel<float, false>(p, stream);
-    if (a.rope.positions != nullptr) return LaunchRowKernel<bf16, true>(p, stream);
-    return LaunchRowKernel<bf16, false>(p, stream);
+    p.norm = a.norm;
+    const bool norm = a.norm.weight != nullptr, rope = a.rope.positions != nullptr;
+    if (a.out_float) return norm ? LaunchRowKernel<float, false, true>(p, stream)
+                                 : LaunchRowKernel<float, false, false>(p, stream);
+    if (rope) return norm ? LaunchRowKernel<bf16, true, true>(p, stream) : LaunchRowKernel<bf16, true, false>(p, stream);
+    return norm ? LaunchRowKernel<bf16, false, true>(p, stream) : LaunchRowKernel<bf16, false, false>(p, stream);
   }
   const GemvPlan plan = PlanGemv(a.m, a.n, a.k, CurrentDeviceSmCount(), a.splits);
   const int fragments = static_cast<int>((a.m + 7) / 8);

@@ -10,7 +10,9 @@
 // bench/results/h200_2026-11-21_merged) it took 15.2, 11.2, 58.0, 30.9 and
 // 244 us for qkv, o_proj, gate_up, down and lm_head against cuBLASLt's 16.2,
 // 13.5, 56.4, 32.1 and 249. It can also rotate a qkv row and write its keys
-// and values to the paged cache (GemvRope), saving a kernel per layer.
+// and values to the paged cache (GemvRope), and RMS-normalize its input row,
+// adding the previous layer's output to the residual first (GemvNorm), each
+// saving a kernel per layer.
 //
 // More rows take the tensor-core kernel below. Its status (H200, bench_gemv,
 // bench/results/h200_2026-11-21_kernels): correct, but slower than cuBLASLt
@@ -66,6 +68,22 @@ struct GemvRope {
   __nv_bfloat16* v_cache = nullptr;
 };
 
+// The RMSNorm before a one-row product (m == 1, splits == 0, not gated,
+// k % 8 == 0, k <= 8192): the product's x is RmsNorm(residual + x *
+// x_scale) * weight (x null: RmsNorm(residual)), and with x the sum is
+// written back to residual, all as kernels::RmsNorm computes them, bit for
+// bit. Every CTA normalizes the row for itself; the one that finishes last
+// (by `ticket`) writes the residual, once no CTA can still be reading it.
+struct GemvNorm {
+  const float* weight = nullptr;  // [k]; null: no norm.
+  float eps = 0.0f;
+  __nv_bfloat16* residual = nullptr;  // [k], 16-byte aligned; may not alias x or out.
+  float x_scale = 1.0f;
+  // Required with x: a counter that is zero before the call; the call leaves
+  // it zero.
+  int* ticket = nullptr;
+};
+
 struct GemvArgs {
   const __nv_bfloat16* x = nullptr;
   int64_t ldx = 0;
@@ -84,12 +102,22 @@ struct GemvArgs {
   // The rotary after a one-row product (m == 1, splits == 0, bf16 out, n ==
   // the qkv width, D even).
   GemvRope rope;
+  GemvNorm norm;
 };
 
 // Whether Gemv serves these arguments: PlanGemv accepts the shape, x and w
-// are 16-byte aligned, ldx is a multiple of 8 and at least k (2k if gated),
-// and a rotary asked for has what it needs. Host-only, cheap.
+// are 16-byte aligned, ldx is a multiple of 8 and at least k (2k if gated;
+// not looked at with a norm, which reads one row), and a rotary or norm
+// asked for has what it needs. Host-only, cheap.
 bool GemvSupports(const GemvArgs& args);
+
+// Whether a norm (GemvNorm) pays inside a one-row product of n weight rows.
+// Every CTA normalizes the row for itself, reading the row, its addend and
+// the float32 norm weights, so the fusion pays only while the CTAs are few.
+// On an H200 (Llama-3.1-8B batch-1 step, bench_gpu_forward, 2026-11-21)
+// fusing it into qkv (384 CTAs) took the step from 4.58 to 4.53 ms; also
+// fusing it into gate_up (1792 CTAs) cost 0.075 ms. Host-only, cheap.
+bool GemvNormPays(int64_t n);
 
 // Enqueues the product on `stream`. No allocation, no synchronization (CUDA
 // graph capturable). cudaErrorInvalidValue when !GemvSupports(args).

@@ -44,6 +44,19 @@ struct AttentionShape {
   int64_t qkv_width() const { return (num_heads + 2 * num_kv_heads) * head_dim; }
 };
 
+// The norm that opens a decoder layer's attention or MLP: residual += x *
+// x_scale (skipped when x is empty), then RmsNorm(residual) with weight [H]
+// and eps. All [M, H] but weight; `normed` receives the norm where it is
+// computed on its own (its contents afterwards are unspecified).
+struct NormInput {
+  Tensor x;
+  float x_scale = 1.0f;
+  Tensor residual;
+  Tensor weight;
+  float eps = 0.0f;
+  Tensor normed;
+};
+
 // A ForwardBatch in backend memory. Shapes as in ForwardBatch.
 struct BatchTensors {
   Tensor token_ids;       // [num_tokens]
@@ -145,6 +158,16 @@ class Backend {
   virtual void AddRmsNorm(const Tensor& x, float x_scale, const Tensor& weight, float eps,
                           Tensor residual, Tensor out) = 0;
 
+  // in.normed = the norm `in` describes: AddRmsNorm, or RmsNorm of the
+  // residual when in.x is empty.
+  void Normalize(const NormInput& in) {
+    if (in.x.empty()) {
+      RmsNorm(in.residual, in.weight, in.eps, in.normed);
+    } else {
+      AddRmsNorm(in.x, in.x_scale, in.weight, in.eps, in.residual, in.normed);
+    }
+  }
+
   // out = x @ w^T + bias.  x [M, K], w [N, K] (a weight), bias [N] or empty,
   // out [M, N] (activation dtype or float32).
   virtual void Linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor out) = 0;
@@ -162,13 +185,21 @@ class Backend {
                               const Tensor& inv_freq, float rope_scale,
                               const Tensor& slot_mapping, Tensor k_cache, Tensor v_cache) = 0;
 
-  // Linear(x, w, bias, qkv), then RopeAndWriteKv(qkv, ...): an attention's
-  // input projection, which a backend may fuse.
-  virtual void LinearRopeAndWriteKv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor qkv,
-                                    const AttentionShape& shape, const Tensor& positions,
-                                    const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
-                                    Tensor k_cache, Tensor v_cache) {
-    Linear(x, w, bias, qkv);
+  // Normalize(in), then Linear(in.normed, w, bias, out): a projection after
+  // a decoder layer's norm, which a backend may fuse (and then need not write
+  // in.normed).
+  virtual void NormLinear(const NormInput& in, const Tensor& w, const Tensor& bias, Tensor out) {
+    Normalize(in);
+    Linear(in.normed, w, bias, out);
+  }
+
+  // NormLinear(in, w, bias, qkv), then RopeAndWriteKv(qkv, ...): an
+  // attention's input projection, which a backend may fuse.
+  virtual void NormLinearRopeAndWriteKv(const NormInput& in, const Tensor& w, const Tensor& bias, Tensor qkv,
+                                        const AttentionShape& shape, const Tensor& positions,
+                                        const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
+                                        Tensor k_cache, Tensor v_cache) {
+    NormLinear(in, w, bias, qkv);
     RopeAndWriteKv(qkv, shape, positions, inv_freq, rope_scale, slot_mapping, k_cache, v_cache);
   }
 

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
     config.device = options.device;
     if (options.cuda_gemv_max_rows >= 0) config.gemv_max_rows = options.cuda_gemv_max_rows;
     config.fuse_qkv_rope = options.cuda_fuse_qkv_rope;
+    config.fuse_norm = options.cuda_fuse_norm;
     absl::StatusOr<std::unique_ptr<CudaBackend>> backend = CudaBackend::Create(config);
     if (!backend.ok()) return backend.status();
     return std::unique_ptr<Backend>(std::move(*backend));

@@ -20,8 +20,9 @@ struct BackendOptions {
   // weight-streaming kernel instead of cuBLASLt (0: never); -1: the
   // backend's default (CudaBackendConfig::gemv_max_rows).
   int cuda_gemv_max_rows = -1;
-  // CudaBackendConfig::fuse_qkv_rope.
+  // CudaBackendConfig::fuse_qkv_rope and fuse_norm.
   bool cuda_fuse_qkv_rope = true;
+  bool cuda_fuse_norm = true;
 };
 
 // The backend names this build supports.

@@ -50,15 +50,17 @@ absl::Status DecoderModel::Reserve(int64_t max_tokens, int64_t max_logits) {
   return absl::OkStatus();
 }
 
-void DecoderModel::Mlp(const LayerWeights& w, bool moe, const Tensor& x, int64_t tokens,
+void DecoderModel::Mlp(const LayerWeights& w, bool moe, const NormInput& in, int64_t tokens,
                        Tensor out) {
   if (!moe) {
     const Tensor gate_up = scratch_.gate_up.tensor().Rows(0, tokens);
     const Tensor activated = scratch_.activated.tensor().Rows(0, tokens);
-    backend_.Linear(x, w.gate_up, w.gate_up_bias, gate_up);
+    backend_.NormLinear(in, w.gate_up, w.gate_up_bias, gate_up);
     backend_.SiluAndMulLinear(gate_up, w.down, w.down_bias, activated, out);
     return;
   }
+  backend_.Normalize(in);
+  const Tensor& x = in.normed;
   const Tensor router_logits = scratch_.router_logits.tensor().Rows(0, tokens);
   const Tensor topk_ids = scratch_.topk_ids.tensor().Rows(0, tokens);
   const Tensor topk_weights = scratch_.topk_weights.tensor().Rows(0, tokens);
@@ -89,27 +91,28 @@ absl::StatusOr<Tensor> DecoderModel::Forward(const BatchTensors& batch, const Kv
 
   backend_.Embedding(embed_tokens_, batch.token_ids, static_cast<float>(c.embedding_multiplier),
                      residual);
-  backend_.RmsNorm(residual, layers_[0].input_norm, eps, normed);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const LayerWeights& w = layers_[i];
-    // `projected` holds the previous layer's MLP output.
-    if (i > 0) backend_.AddRmsNorm(projected, residual_scale, w.input_norm, eps, residual, normed);
-
+    // `projected` holds the previous layer's MLP output (none before layer 0).
+    const NormInput attention_in{.x = i > 0 ? projected : Tensor(), .x_scale = residual_scale,
+                                 .residual = residual, .weight = w.input_norm, .eps = eps, .normed = normed};
     if (c.qk_norm) {
-      backend_.Linear(normed, w.qkv, w.qkv_bias, qkv);
+      backend_.NormLinear(attention_in, w.qkv, w.qkv_bias, qkv);
       backend_.QkNorm(qkv, attention_shape_, w.q_norm, w.k_norm, eps);
       backend_.RopeAndWriteKv(qkv, attention_shape_, batch.positions, inv_freq_, rope_scale_,
                               batch.slot_mapping, cache.k(i), cache.v(i));
     } else {
-      backend_.LinearRopeAndWriteKv(normed, w.qkv, w.qkv_bias, qkv, attention_shape_, batch.positions,
-                                    inv_freq_, rope_scale_, batch.slot_mapping, cache.k(i), cache.v(i));
+      backend_.NormLinearRopeAndWriteKv(attention_in, w.qkv, w.qkv_bias, qkv, attention_shape_,
+                                        batch.positions, inv_freq_, rope_scale_, batch.slot_mapping, cache.k(i),
+                                        cache.v(i));
     }
     backend_.PagedAttention(qkv, attention_shape_, batch, cache.k(i), cache.v(i), attention_scale,
                             c.sliding_window[i], attention);
     backend_.Linear(attention, w.o_proj, w.o_bias, projected);
 
-    backend_.AddRmsNorm(projected, residual_scale, w.post_attention_norm, eps, residual, normed);
-    Mlp(w, c.is_moe_layer[i], normed, tokens, projected);
+    const NormInput mlp_in{.x = projected, .x_scale = residual_scale, .residual = residual,
+                           .weight = w.post_attention_norm, .eps = eps, .normed = normed};
+    Mlp(w, c.is_moe_layer[i], mlp_in, tokens, projected);
   }
   backend_.AddRmsNorm(projected, residual_scale, final_norm_, eps, residual, normed);
 

@@ -77,7 +77,8 @@ class DecoderModel {
                                     const std::vector<int64_t>& shape);
   absl::StatusOr<Tensor> Upload(const HostTensorView& view);
   absl::StatusOr<Tensor> Random(const std::string& name, const std::vector<int64_t>& shape);
-  void Mlp(const LayerWeights& layer, bool moe, const Tensor& x, int64_t tokens, Tensor out);
+  // The MLP of a layer on the norm `in` describes; `out` may be in.x.
+  void Mlp(const LayerWeights& layer, bool moe, const NormInput& in, int64_t tokens, Tensor out);
 
   ModelConfig config_;
   Backend& backend_;

@@ -156,6 +156,68 @@ TEST_F(CudaBackendTest, NormsMatchTheCpu) {
   EXPECT_LT(RelativeError(Host(out), ref_out), 1e-2);
 }
 
+// The norm before a projection: one row runs inside the weight-streaming
+// kernel (with the rotary and the cache write for the attention's input),
+// more rows as a norm kernel, then the product; both against the CPU's
+// AddRmsNorm (RmsNorm without an addend), Linear and RopeAndWriteKv.
+TEST_F(CudaBackendTest, NormedProjectionsMatchTheCpu) {
+  const AttentionShape shape{8, 2, 64};
+  const int64_t k = 1024, n = shape.qkv_width(), blocks = 2, block_size = 16;
+  const std::vector<int32_t> all_positions = {300, 5, 9}, all_slots = {3, -1, 20};
+  std::vector<float> inv_freq(shape.head_dim / 2);
+  for (int64_t i = 0; i < shape.head_dim / 2; ++i) inv_freq[i] = static_cast<float>(std::pow(1e4, -2.0 * i / shape.head_dim));
+  for (int64_t m : {1, 3}) {
+    for (bool add : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "rows=" << m << " add=" << add);
+      std::vector<float> x = Random(m * k), residual = Random(m * k), weight = Random(k, 0.3f), w = Random(n * k, 0.05f),
+                         bias = Random(n);
+      for (float& v : weight) v += 1.0f;
+      std::vector<uint16_t> w_bits(w.size());
+      for (size_t i = 0; i < w.size(); ++i) w_bits[i] = FloatToBFloat16(w[i]);
+      std::vector<int32_t> positions(all_positions.begin(), all_positions.begin() + m);
+      std::vector<int32_t> slots(all_slots.begin(), all_slots.begin() + m);
+      const std::vector<int64_t> cache_shape = {blocks, block_size, shape.num_kv_heads, shape.head_dim};
+      const int64_t cache_size = blocks * block_size * shape.num_kv_heads * shape.head_dim;
+
+      // The CPU: the plain product, then the rotary one from a fresh residual.
+      std::vector<float> ref_residual = residual, normed(m * k), ref(m * n);
+      const NormInput cpu_in{.x = add ? Cpu(x, {m, k}) : Tensor(), .x_scale = 0.5f, .residual = Cpu(ref_residual, {m, k}),
+                             .weight = Cpu(weight, {k}), .eps = 1e-5f, .normed = Cpu(normed, {m, k})};
+      const Tensor cpu_w(w_bits.data(), DType::kBFloat16, {n, k});
+      cpu_.NormLinear(cpu_in, cpu_w, Cpu(bias, {n}), Cpu(ref, {m, n}));
+      std::vector<float> rope_residual = residual, rope_ref(m * n), k_ref(cache_size, 0), v_ref(cache_size, 0);
+      NormInput cpu_rope_in = cpu_in;
+      cpu_rope_in.residual = Cpu(rope_residual, {m, k});
+      cpu_.NormLinearRopeAndWriteKv(cpu_rope_in, cpu_w, Cpu(bias, {n}), Cpu(rope_ref, {m, n}), shape,
+                                    Tensor(positions.data(), DType::kInt32, {m}), Cpu(inv_freq, {shape.head_dim / 2}),
+                                    1.0f, Tensor(slots.data(), DType::kInt32, {m}),
+                                    Cpu(k_ref, {blocks, block_size, shape.num_kv_heads, shape.head_dim}),
+                                    Cpu(v_ref, {blocks, block_size, shape.num_kv_heads, shape.head_dim}));
+
+      const Tensor gw = Device(w, {n, k}), gbias = Device(bias, {n}, DType::kFloat32);
+      NormInput in{.x = add ? Device(x, {m, k}) : Tensor(), .x_scale = 0.5f, .residual = Device(residual, {m, k}),
+                   .weight = Device(weight, {k}, DType::kFloat32), .eps = 1e-5f, .normed = Output({m, k})};
+      Tensor out = Output({m, n});
+      gpu_->NormLinear(in, gw, gbias, out);
+      EXPECT_LT(RelativeError(Host(in.residual), ref_residual), 5e-3);
+      EXPECT_LT(RelativeError(Host(out), ref), 1e-2);
+
+      in.residual = Device(residual, {m, k});
+      Tensor rope_out = Output({m, n});
+      Tensor k_cache = Device(std::vector<float>(cache_size, 0), cache_shape);
+      Tensor v_cache = Device(std::vector<float>(cache_size, 0), cache_shape);
+      gpu_->NormLinearRopeAndWriteKv(in, gw, gbias, rope_out, shape, DeviceInts(positions),
+                                     Device(inv_freq, {shape.head_dim / 2}, DType::kFloat32), 1.0f, DeviceInts(slots),
+                                     k_cache, v_cache);
+      EXPECT_LT(RelativeError(Host(in.residual), rope_residual), 5e-3);
+      EXPECT_LT(RelativeError(Host(rope_out), rope_ref), 1e-2);
+      EXPECT_LT(RelativeError(Host(k_cache), k_ref), 1e-2);
+      EXPECT_LT(RelativeError(Host(v_cache), v_ref), 1e-2);
+      ASSERT_TRUE(gpu_->Synchronize().ok());
+    }
+  }
+}
+
 TEST_F(CudaBackendTest, RopeQkNormAndKvWriteMatchTheCpu) {
   for (int64_t head_dim : {64, 128}) {
     const AttentionShape shape{8, 2, head_dim};

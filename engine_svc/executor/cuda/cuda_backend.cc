@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
   backend->device_ = config.device;
   backend->gemv_max_rows_ = std::min(config.gemv_max_rows, kernels::kGemvMaxRows);
   backend->fuse_qkv_rope_ = config.fuse_qkv_rope;
+  backend->fuse_norm_ = config.fuse_norm;
   TERN_CUDA_RETURN_IF_ERROR(cudaSetDevice(config.device), "cudaSetDevice");
   TERN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&backend->stream_, cudaStreamNonBlocking),
                             "cudaStreamCreate");
@@ -59,6 +60,8 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const CudaBacke
                             "cudaEventCreate");
   ASSIGN_OR_RETURN(backend->gemm_, CublasLtGemm::Create(config.gemm_workspace_bytes));
   backend->sampler_ = std::make_unique<CudaSampler>(backend->stream_);
+  TERN_CUDA_RETURN_IF_ERROR(cudaMalloc(&backend->gemv_ticket_, sizeof(int)), "cudaMalloc");
+  TERN_CUDA_RETURN_IF_ERROR(cudaMemset(backend->gemv_ticket_, 0, sizeof(int)), "cudaMemset");
   return backend;
 }
 
@@ -70,6 +73,7 @@ CudaBackend::~CudaBackend() {
   if (batch_device_ != nullptr) cudaFree(batch_device_);
   if (moe_workspace_ != nullptr) cudaFree(moe_workspace_);
   if (attention_workspace_ != nullptr) cudaFree(attention_workspace_);
+  if (gemv_ticket_ != nullptr) cudaFree(gemv_ticket_);
   if (batch_copied_ != nullptr) cudaEventDestroy(batch_copied_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
@@ -319,39 +323,69 @@ kernels::GemvArgs CudaBackend::GemvArgsFor(const Tensor& x, bool gated, const Te
   return gemv;
 }
 
-bool CudaBackend::TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out) {
-  const kernels::GemvArgs gemv = GemvArgsFor(x, gated, w, bias, out);
+bool CudaBackend::TryGemv(const kernels::GemvArgs& gemv) {
   if (gemv.m > gemv_max_rows_ || !kernels::GemvSupports(gemv)) return false;
   Check(kernels::Gemv(gemv, stream_), "Gemv");
   return true;
 }
 
-void CudaBackend::LinearRopeAndWriteKv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor qkv,
-                                       const AttentionShape& shape, const Tensor& positions,
-                                       const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
-                                       Tensor k_cache, Tensor v_cache) {
-  if (fuse_qkv_rope_ && gemv_max_rows_ >= 1) {
-    kernels::GemvArgs gemv = GemvArgsFor(x, false, w, bias, qkv);
-    gemv.rope.positions = positions.data_as<int32_t>();
-    gemv.rope.inv_freq = inv_freq.data_as<float>();
-    gemv.rope.rope_scale = rope_scale;
-    gemv.rope.num_heads = static_cast<int>(shape.num_heads);
-    gemv.rope.num_kv_heads = static_cast<int>(shape.num_kv_heads);
-    gemv.rope.head_dim = static_cast<int>(shape.head_dim);
-    gemv.rope.slot_mapping = slot_mapping.data_as<int32_t>();
-    gemv.rope.k_cache = Bf16(k_cache);
-    gemv.rope.v_cache = Bf16(v_cache);
-    if (kernels::GemvSupports(gemv)) {
+kernels::GemvRope CudaBackend::GemvRopeFor(const AttentionShape& shape, const Tensor& positions,
+                                           const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
+                                           Tensor k_cache, Tensor v_cache) const {
+  kernels::GemvRope rope;
+  rope.positions = positions.data_as<int32_t>();
+  rope.inv_freq = inv_freq.data_as<float>();
+  rope.rope_scale = rope_scale;
+  rope.num_heads = static_cast<int>(shape.num_heads);
+  rope.num_kv_heads = static_cast<int>(shape.num_kv_heads);
+  rope.head_dim = static_cast<int>(shape.head_dim);
+  rope.slot_mapping = slot_mapping.data_as<int32_t>();
+  rope.k_cache = Bf16(k_cache);
+  rope.v_cache = Bf16(v_cache);
+  return rope;
+}
+
+bool CudaBackend::TryNormGemv(const NormInput& in, const Tensor& w, const Tensor& bias,
+                              const kernels::GemvRope& rope, Tensor out) {
+  if (!fuse_norm_ || !kernels::GemvNormPays(w.dim(0))) return false;
+  kernels::GemvArgs gemv = GemvArgsFor(in.residual, false, w, bias, out);
+  gemv.x = in.x.empty() ? nullptr : Bf16(in.x);
+  gemv.ldx = in.x.empty() ? 0 : in.x.row_stride();
+  gemv.rope = rope;
+  gemv.norm.weight = in.weight.data_as<float>();
+  gemv.norm.eps = in.eps;
+  gemv.norm.residual = Bf16(in.residual);
+  gemv.norm.x_scale = in.x_scale;
+  gemv.norm.ticket = gemv_ticket_;
+  return TryGemv(gemv);
+}
+
+void CudaBackend::NormLinear(const NormInput& in, const Tensor& w, const Tensor& bias, Tensor out) {
+  if (TryNormGemv(in, w, bias, kernels::GemvRope(), out)) return;
+  Backend::NormLinear(in, w, bias, out);
+}
+
+void CudaBackend::NormLinearRopeAndWriteKv(const NormInput& in, const Tensor& w, const Tensor& bias, Tensor qkv,
+                                           const AttentionShape& shape, const Tensor& positions,
+                                           const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
+                                           Tensor k_cache, Tensor v_cache) {
+  if (fuse_qkv_rope_) {
+    const kernels::GemvRope rope = GemvRopeFor(shape, positions, inv_freq, rope_scale, slot_mapping, k_cache, v_cache);
+    if (TryNormGemv(in, w, bias, rope, qkv)) return;
+    kernels::GemvArgs gemv = GemvArgsFor(in.normed, false, w, bias, qkv);
+    gemv.rope = rope;
+    if (gemv.m <= gemv_max_rows_ && kernels::GemvSupports(gemv)) {
+      Normalize(in);
       Check(kernels::Gemv(gemv, stream_), "Gemv");
       return;
     }
   }
-  Backend::LinearRopeAndWriteKv(x, w, bias, qkv, shape, positions, inv_freq, rope_scale, slot_mapping, k_cache,
-                                v_cache);
+  Backend::NormLinearRopeAndWriteKv(in, w, bias, qkv, shape, positions, inv_freq, rope_scale, slot_mapping,
+                                    k_cache, v_cache);
 }
 
 void CudaBackend::Linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor out) {
-  if (TryGemv(x, false, w, bias, out)) return;
+  if (TryGemv(GemvArgsFor(x, false, w, bias, out))) return;
   const bool out_float = out.dtype() == DType::kFloat32;
   const absl::Status status = gemm_->Run(x.data(), x.row_stride(), w.data(), out.data(), out.row_stride(),
                                          out_float, x.dim(0), w.dim(0), w.dim(1), stream_);
@@ -442,7 +476,7 @@ void CudaBackend::SiluAndMul(const Tensor& x, Tensor out) {
 
 void CudaBackend::SiluAndMulLinear(const Tensor& gate_up, const Tensor& w, const Tensor& bias,
                                    Tensor activated, Tensor out) {
-  if (TryGemv(gate_up, true, w, bias, out)) return;
+  if (TryGemv(GemvArgsFor(gate_up, true, w, bias, out))) return;
   Backend::SiluAndMulLinear(gate_up, w, bias, activated, out);
 }
 

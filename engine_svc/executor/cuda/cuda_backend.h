@@ -35,6 +35,11 @@ struct CudaBackendConfig {
   // (to measure what it buys). On an H200 a Llama-3.1-8B batch-1 step took
   // 4.61 ms fused against 4.79 ms (bench/results/h200_2026-11-21_fusion).
   bool fuse_qkv_rope = true;
+  // NormLinear and NormLinearRopeAndWriteKv of one row normalize the row
+  // inside the weight-streaming kernel (GemvNorm) when gemv_max_rows allows
+  // one row and kernels::GemvNormPays for the product (Llama-3-8B: qkv, not
+  // gate_up); false: a norm kernel first (to measure what it buys).
+  bool fuse_norm = true;
 };
 
 // Thread safety: one thread at a time (like every Backend).
@@ -82,11 +87,13 @@ class CudaBackend : public Backend {
   void RopeAndWriteKv(Tensor qkv, const AttentionShape& shape, const Tensor& positions,
                       const Tensor& inv_freq, float rope_scale, const Tensor& slot_mapping,
                       Tensor k_cache, Tensor v_cache) override;
-  // One row: one weight-streaming kernel (see CudaBackendConfig).
-  void LinearRopeAndWriteKv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor qkv,
-                            const AttentionShape& shape, const Tensor& positions, const Tensor& inv_freq,
-                            float rope_scale, const Tensor& slot_mapping, Tensor k_cache,
-                            Tensor v_cache) override;
+  // One row: the norm (and for NormLinearRopeAndWriteKv the rotary and the
+  // cache write) inside one weight-streaming kernel (see CudaBackendConfig).
+  void NormLinear(const NormInput& in, const Tensor& w, const Tensor& bias, Tensor out) override;
+  void NormLinearRopeAndWriteKv(const NormInput& in, const Tensor& w, const Tensor& bias, Tensor qkv,
+                                const AttentionShape& shape, const Tensor& positions, const Tensor& inv_freq,
+                                float rope_scale, const Tensor& slot_mapping, Tensor k_cache,
+                                Tensor v_cache) override;
   void PagedAttention(const Tensor& qkv, const AttentionShape& shape, const BatchTensors& batch,
                       const Tensor& k_cache, const Tensor& v_cache, float scale,
                       int64_t sliding_window, Tensor out) override;
@@ -111,16 +118,26 @@ class CudaBackend : public Backend {
   absl::Status EnsureBatchCapacity(int64_t bytes);
   absl::Status EnsureMoeWorkspace(int64_t bytes);
   absl::Status EnsureAttentionWorkspace(int64_t bytes);
-  // Runs out = x w^T + bias on the weight-streaming kernel if it serves the
-  // shape (x's first `k` columns, or silu(x[:, :k]) * x[:, k:2k] if gated);
-  // false (nothing enqueued) otherwise.
-  bool TryGemv(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias, Tensor out);
+  // Runs the product on the weight-streaming kernel if gemv_max_rows allows
+  // its rows and the kernel serves it; false (nothing enqueued) otherwise.
+  bool TryGemv(const kernels::GemvArgs& gemv);
+  // out = x w^T + bias (x's first `k` columns, or silu(x[:, :k]) * x[:, k:2k]
+  // if gated).
   kernels::GemvArgs GemvArgsFor(const Tensor& x, bool gated, const Tensor& w, const Tensor& bias,
                                 Tensor out) const;
+  // out = (norm of `in`) w^T + bias with the norm in the kernel; rope.positions
+  // null: no rotary. False (nothing enqueued) when not fused.
+  bool TryNormGemv(const NormInput& in, const Tensor& w, const Tensor& bias, const kernels::GemvRope& rope,
+                   Tensor out);
+  kernels::GemvRope GemvRopeFor(const AttentionShape& shape, const Tensor& positions, const Tensor& inv_freq,
+                                float rope_scale, const Tensor& slot_mapping, Tensor k_cache,
+                                Tensor v_cache) const;
 
   int device_ = 0;
   int gemv_max_rows_ = 0;
   bool fuse_qkv_rope_ = false;
+  bool fuse_norm_ = false;
+  int* gemv_ticket_ = nullptr;  // GemvNorm's counter: zero between kernels.
   cudaStream_t stream_ = nullptr;
   cudaEvent_t batch_copied_ = nullptr;
   std::unique_ptr<CublasLtGemm> gemm_;
