@@ -147,6 +147,9 @@ __global__ void SiluAndMulKernel(const bf16* __restrict__ x, int64_t x_stride, i
   }
 }
 
+// One block per token; kVector: 8 values per 16-byte load and store (n % 8
+// == 0, table, out and out_stride 16-byte aligned), else one at a time.
+template <bool kVector>
 __global__ void EmbeddingKernel(const bf16* __restrict__ table, const int32_t* __restrict__ ids,
                                 int64_t n, float scale, bf16* __restrict__ out, int64_t out_stride) {
   GridDependencyWait();
@@ -154,18 +157,32 @@ __global__ void EmbeddingKernel(const bf16* __restrict__ table, const int32_t* _
   const int64_t t = blockIdx.x;
   const bf16* src = table + static_cast<int64_t>(ids[t]) * n;
   bf16* dst = out + t * out_stride;
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = __float2bfloat16_rn(ToFloat(src[i]) * scale);
+  if constexpr (kVector) {
+    for (int64_t c = threadIdx.x; c < n / 8; c += blockDim.x) {
+      uint4 v = reinterpret_cast<const uint4*>(src)[c];
+      bf16* e = reinterpret_cast<bf16*>(&v);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) e[j] = __float2bfloat16_rn(ToFloat(e[j]) * scale);
+      reinterpret_cast<uint4*>(dst)[c] = v;
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) dst[i] = __float2bfloat16_rn(ToFloat(src[i]) * scale);
+  }
 }
 
+// One block per gathered row, copying it in units of T (uint4 when rows and
+// strides allow 16-byte copies, else bytes).
+template <typename T>
 __global__ void GatherRowsKernel(const char* __restrict__ x, int64_t x_stride,
                                  const int32_t* __restrict__ indices, int64_t row_bytes,
                                  char* __restrict__ out, int64_t out_stride) {
   GridDependencyWait();
   LaunchDependents();
   const int64_t i = blockIdx.x;
-  const char* src = x + static_cast<int64_t>(indices[i]) * x_stride;
-  char* dst = out + i * out_stride;
-  for (int64_t b = threadIdx.x; b < row_bytes; b += blockDim.x) dst[b] = src[b];
+  const T* src = reinterpret_cast<const T*>(x + static_cast<int64_t>(indices[i]) * x_stride);
+  T* dst = reinterpret_cast<T*>(out + i * out_stride);
+  const int64_t units = row_bytes / static_cast<int64_t>(sizeof(T));
+  for (int64_t b = threadIdx.x; b < units; b += blockDim.x) dst[b] = src[b];
 }
 
 __global__ void ScaleRowsKernel(float* x, int64_t stride, int64_t n, float scale) {
@@ -282,14 +299,19 @@ cudaError_t SiluAndMul(const bf16* x, int64_t x_stride, int64_t rows, int64_t n,
 cudaError_t Embedding(const bf16* table, const int32_t* ids, int64_t num_tokens, int64_t n,
                       float scale, bf16* out, int64_t out_stride, cudaStream_t stream) {
   if (num_tokens == 0) return cudaSuccess;
-  return LaunchKernel(EmbeddingKernel, {dim3(static_cast<unsigned>(num_tokens)), dim3(kRowThreads)}, stream,
-                      table, ids, n, scale, out, out_stride);
+  const bool vector = n % 8 == 0 && out_stride % 8 == 0 && Aligned16(table) && Aligned16(out);
+  return LaunchKernel(vector ? EmbeddingKernel<true> : EmbeddingKernel<false>,
+                      {dim3(static_cast<unsigned>(num_tokens)), dim3(kRowThreads)}, stream, table, ids, n, scale, out,
+                      out_stride);
 }
 
 cudaError_t GatherRows(const void* x, int64_t x_stride_bytes, const int32_t* indices, int64_t count,
                        int64_t row_bytes, void* out, int64_t out_stride_bytes, cudaStream_t stream) {
   if (count == 0) return cudaSuccess;
-  return LaunchKernel(GatherRowsKernel, {dim3(static_cast<unsigned>(count)), dim3(kRowThreads)}, stream,
+  const LaunchShape shape{dim3(static_cast<unsigned>(count)), dim3(kRowThreads)};
+  const bool vector = row_bytes % 16 == 0 && x_stride_bytes % 16 == 0 && out_stride_bytes % 16 == 0 &&
+                      Aligned16(x) && Aligned16(out);
+  return LaunchKernel(vector ? GatherRowsKernel<uint4> : GatherRowsKernel<char>, shape, stream,
                       static_cast<const char*>(x), x_stride_bytes, indices, row_bytes, static_cast<char*>(out),
                       out_stride_bytes);
 }

@@ -262,6 +262,15 @@ TEST_F(CudaBackendTest, SiluEmbeddingGatherAndScaleMatchTheCpu) {
   Tensor emb = Output({4, 64});
   gpu_->Embedding(Device(table, {50, 64}), DeviceInts(ids), 12.0f, emb);
   EXPECT_LT(RelativeError(Host(emb), emb_ref), 5e-3);
+  // Rows of 60 values cannot be read 8 at a time.
+  std::vector<float> odd_table = Random(50 * 60), odd_ref(4 * 60);
+  std::vector<uint16_t> odd_bits(odd_table.size());
+  for (size_t i = 0; i < odd_table.size(); ++i) odd_bits[i] = FloatToBFloat16(odd_table[i]);
+  cpu_.Embedding(Tensor(odd_bits.data(), DType::kBFloat16, {50, 60}), Tensor(ids.data(), DType::kInt32, {4}),
+                 12.0f, Cpu(odd_ref, {4, 60}));
+  Tensor odd_emb = Output({4, 60});
+  gpu_->Embedding(Device(odd_table, {50, 60}), DeviceInts(ids), 12.0f, odd_emb);
+  EXPECT_LT(RelativeError(Host(odd_emb), odd_ref), 5e-3);
 
   std::vector<float> logits = Random(6 * 300);
   Tensor rows_out = Output({3, 300}, DType::kFloat32);
@@ -271,6 +280,15 @@ TEST_F(CudaBackendTest, SiluEmbeddingGatherAndScaleMatchTheCpu) {
   for (int64_t i = 0; i < 300; ++i) {
     EXPECT_EQ(gathered[i], logits[5 * 300 + i] * 0.125f);
     EXPECT_EQ(gathered[300 + i], logits[i] * 0.125f);
+  }
+  // Rows of 37 bf16 (74 bytes) cannot be copied 16 bytes at a time.
+  std::vector<float> narrow = Random(4 * 37);
+  Tensor narrow_out = Output({2, 37});
+  gpu_->GatherRows(Device(narrow, {4, 37}), DeviceInts({3, 1}), narrow_out);
+  const std::vector<float> narrow_gathered = Host(narrow_out);
+  for (int64_t i = 0; i < 37; ++i) {
+    EXPECT_EQ(narrow_gathered[i], narrow[3 * 37 + i]);
+    EXPECT_EQ(narrow_gathered[37 + i], narrow[37 + i]);
   }
 }
 
