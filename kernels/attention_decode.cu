@@ -275,7 +275,7 @@ template <int D>
 cudaError_t LaunchDecodeFor(const PagedAttentionArgs& a, const DecodeParams& p, cudaStream_t stream) {
   constexpr int kSmem = DecodeSmemBytes<D>();
   if (const cudaError_t error =
-          PrepareKernel(reinterpret_cast<const void*>(&DecodeKernel<D>), kSmem, nullptr);
+          PrepareKernel(reinterpret_cast<const void*>(&DecodeKernel<D>), kThreads, kSmem);
       error != cudaSuccess) {
     return error;
   }
@@ -295,7 +295,7 @@ template <int D>
 int CtasPerSmFor() {
   int ctas = 0;
   const cudaError_t error =
-      PrepareKernel(reinterpret_cast<const void*>(&DecodeKernel<D>), DecodeSmemBytes<D>(), &ctas);
+      PrepareKernel(reinterpret_cast<const void*>(&DecodeKernel<D>), kThreads, DecodeSmemBytes<D>(), &ctas);
   return error == cudaSuccess ? std::max(ctas, 1) : 1;
 }
 

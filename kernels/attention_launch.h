@@ -1,6 +1,6 @@
 // Internal to the paged attention kernels: the launchers PagedAttention
-// (paged_attention.cu) dispatches to, one per kernel file, and the per-device
-// kernel setup they share. Host-only declarations; no device code.
+// (paged_attention.cu) dispatches to, one per kernel file. Host-only
+// declarations; no device code.
 #ifndef TERN_KERNELS_ATTENTION_LAUNCH_H_
 #define TERN_KERNELS_ATTENTION_LAUNCH_H_
 
@@ -37,11 +37,6 @@ struct DecodeParams {
   int block_shift = 0;      // log2(block_size)
   float scale_log2 = 0.0f;  // scale * log2(e)
 };
-
-// Raises `kernel`'s dynamic shared-memory limit to smem_bytes and measures
-// how many of its kThreads-thread CTAs fit on one SM, once per device;
-// later calls return the cached result. Thread-safe.
-cudaError_t PrepareKernel(const void* kernel, int smem_bytes, int* ctas_per_sm);
 
 // CTAs of the decode kernel for this padded head dim that fit on one SM (at
 // least 1; 1 also when the setup failed, which the launch then reports).

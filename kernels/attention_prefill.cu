@@ -186,7 +186,7 @@ cudaError_t LaunchPrefillFor(const PagedAttentionArgs& a, int block_shift, float
                              cudaStream_t stream) {
   using Config = PrefillConfig<D>;
   if (const cudaError_t error =
-          PrepareKernel(reinterpret_cast<const void*>(&PrefillKernel<D>), Config::kSmemBytes, nullptr);
+          PrepareKernel(reinterpret_cast<const void*>(&PrefillKernel<D>), kThreads, Config::kSmemBytes);
       error != cudaSuccess) {
     return error;
   }

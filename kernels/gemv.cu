@@ -1,8 +1,5 @@
 #include <cooperative_groups.h>
 
-#include <algorithm>
-#include <mutex>
-#include <vector>
 
 #include "kernels/device_utils.cuh"
 #include "kernels/gemv.h"
@@ -203,28 +200,6 @@ KernelFn KernelFor(int fragments) {
     default:
       return GemvKernel<4, OutT>;
   }
-}
-
-// Raises a kernel's dynamic shared-memory limit once per device.
-cudaError_t PrepareKernel(KernelFn kernel) {
-  struct Done {
-    KernelFn kernel;
-    int device;
-    cudaError_t error;
-  };
-  static std::mutex mutex;
-  static std::vector<Done>* done = new std::vector<Done>();
-  int device = 0;
-  if (const cudaError_t error = cudaGetDevice(&device); error != cudaSuccess) return error;
-  std::lock_guard<std::mutex> lock(mutex);
-  for (const Done& d : *done) {
-    if (d.kernel == kernel && d.device == device) return d.error;
-  }
-  constexpr int kMaxSmem =
-      static_cast<int>(kGemvMaxXSmemBytes) + kGemvRowsPerCta * (kGemvMaxRows + 1) * 4;
-  const cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kMaxSmem);
-  done->push_back({kernel, device, error});
-  return error;
 }
 
 bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
@@ -466,7 +441,12 @@ cudaError_t Gemv(const GemvArgs& a, cudaStream_t stream) {
   const GemvPlan plan = PlanGemv(a.m, a.n, a.k, CurrentDeviceSmCount(), a.splits);
   const int fragments = static_cast<int>((a.m + 7) / 8);
   const KernelFn kernel = a.out_float ? KernelFor<float>(fragments) : KernelFor<bf16>(fragments);
-  if (const cudaError_t error = PrepareKernel(kernel); error != cudaSuccess) return error;
+  constexpr int kMaxSmem =
+      static_cast<int>(kGemvMaxXSmemBytes) + kGemvRowsPerCta * (kGemvMaxRows + 1) * 4;
+  if (const cudaError_t error = PrepareKernel(reinterpret_cast<const void*>(kernel), kThreads, kMaxSmem);
+      error != cudaSuccess) {
+    return error;
+  }
   GemvParams p;
   p.x = a.x;
   p.ldx = a.ldx;

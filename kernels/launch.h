@@ -2,6 +2,8 @@
 #ifndef TERN_KERNELS_LAUNCH_H_
 #define TERN_KERNELS_LAUNCH_H_
 
+#include <cuda_runtime.h>
+
 namespace tern::kernels {
 
 // Process-wide: whether the launchers of the forward pass's kernels use
@@ -15,6 +17,13 @@ bool ProgrammaticLaunchEnabled();
 // Streaming multiprocessors of the current device (cached per device; 1 if
 // the query fails).
 int CurrentDeviceSmCount();
+
+// Raises `kernel`'s dynamic shared-memory limit to smem_bytes and measures
+// how many of its CTAs of `threads` threads, with that much shared memory,
+// fit on one SM: once per (kernel, current device), later calls returning the
+// first one's result (so every call for a kernel passes the same threads and
+// smem_bytes). ctas_per_sm may be null. Thread-safe.
+cudaError_t PrepareKernel(const void* kernel, int threads, int smem_bytes, int* ctas_per_sm = nullptr);
 
 }  // namespace tern::kernels
 

@@ -5,9 +5,6 @@
 // no weight bandwidth. Accumulators go through shared memory (where the
 // warps that split K are added up and gate and up columns meet) and leave as
 // 16-byte bf16 stores.
-#include <algorithm>
-#include <mutex>
-#include <vector>
 
 #include "kernels/device_utils.cuh"
 #include "kernels/launch.cuh"
@@ -207,29 +204,13 @@ __global__ void __launch_bounds__(C::kThreads, C::kMinCtas) MoeGemmKernel(const 
 
 using KernelFn = void (*)(MoeGemmParams);
 
-cudaError_t PrepareKernel(KernelFn kernel, int smem_bytes) {
-  struct Done {
-    KernelFn kernel;
-    int device;
-    cudaError_t error;
-  };
-  static std::mutex mutex;
-  static std::vector<Done>* done = new std::vector<Done>();
-  int device = 0;
-  if (const cudaError_t error = cudaGetDevice(&device); error != cudaSuccess) return error;
-  std::lock_guard<std::mutex> lock(mutex);
-  for (const Done& d : *done) {
-    if (d.kernel == kernel && d.device == device) return d.error;
-  }
-  const cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
-  done->push_back({kernel, device, error});
-  return error;
-}
-
 template <class C, bool kGateUp>
 cudaError_t Launch(const MoeGemmParams& p, int64_t max_tiles, cudaStream_t stream) {
   const KernelFn kernel = MoeGemmKernel<C, kGateUp>;
-  if (const cudaError_t error = PrepareKernel(kernel, C::kSmemBytes); error != cudaSuccess) return error;
+  if (const cudaError_t error = PrepareKernel(reinterpret_cast<const void*>(kernel), C::kThreads, C::kSmemBytes);
+      error != cudaSuccess) {
+    return error;
+  }
   const int64_t cols_per_block = kGateUp ? C::kTw / 2 : C::kTw;
   const int64_t blocks = (p.n_out + cols_per_block - 1) / cols_per_block;
   if (max_tiles > 0x7fffffff || blocks > 65535) return cudaErrorInvalidValue;

@@ -1,10 +1,9 @@
-// PagedAttention's dispatch: argument checks, the decode split count, the
-// workspace carve-up, and the per-device kernel setup cache.
+// PagedAttention's dispatch: argument checks, the decode split count and the
+// workspace carve-up.
 #include <algorithm>
-#include <mutex>
-#include <vector>
 
 #include "kernels/attention_launch.h"
+#include "kernels/launch.h"
 #include "kernels/paged_attention.h"
 
 namespace tern::kernels {
@@ -12,15 +11,6 @@ namespace {
 
 constexpr int kMaxSplits = 32;  // CombineSplitsKernel holds one split per lane.
 constexpr float kLog2e = 1.4426950408889634f;
-
-int SmCount() {
-  int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-    return 1;
-  }
-  return std::max(count, 1);
-}
 
 // Splits per decode sequence: enough that num_seqs x kv heads x splits CTAs
 // make about one full wave of resident decode CTAs, so that equal-length
@@ -31,7 +21,7 @@ int DecodeMaxSplits(int num_seqs, int num_heads, int num_kv_heads, int head_dim)
   const int group = num_heads / num_kv_heads;
   const int64_t ctas = int64_t{num_seqs} * num_kv_heads *
                        ((group + attention::kDecodeHeadsPerCta - 1) / attention::kDecodeHeadsPerCta);
-  const int64_t slots = int64_t{SmCount()} * attention::DecodeCtasPerSm(attention::PaddedHeadDim(head_dim));
+  const int64_t slots = int64_t{CurrentDeviceSmCount()} * attention::DecodeCtasPerSm(attention::PaddedHeadDim(head_dim));
   return static_cast<int>(std::clamp<int64_t>((slots + ctas / 2) / ctas, 1, kMaxSplits));
 }
 
@@ -46,36 +36,6 @@ bool ArgsValid(const PagedAttentionArgs& a) {
 }
 
 }  // namespace
-
-namespace attention {
-
-cudaError_t PrepareKernel(const void* kernel, int smem_bytes, int* ctas_per_sm) {
-  struct Setup {
-    const void* kernel;
-    int device;
-    cudaError_t error;
-    int ctas_per_sm;
-  };
-  static std::mutex mutex;
-  static std::vector<Setup>* done = new std::vector<Setup>();
-  int device = 0;
-  if (const cudaError_t error = cudaGetDevice(&device); error != cudaSuccess) return error;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = std::find_if(done->begin(), done->end(),
-                         [&](const Setup& s) { return s.kernel == kernel && s.device == device; });
-  if (it == done->end()) {
-    Setup s{kernel, device, cudaSuccess, 0};
-    s.error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
-    if (s.error == cudaSuccess) {
-      s.error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&s.ctas_per_sm, kernel, kThreads, smem_bytes);
-    }
-    it = done->insert(done->end(), s);
-  }
-  if (ctas_per_sm != nullptr) *ctas_per_sm = it->ctas_per_sm;
-  return it->error;
-}
-
-}  // namespace attention
 
 size_t PagedAttentionWorkspaceBytes(int num_seqs, int num_heads, int num_kv_heads, int head_dim) {
   if (num_seqs <= 0 || num_kv_heads <= 0 || num_heads % num_kv_heads != 0 || head_dim <= 0) return 0;
