@@ -5,7 +5,6 @@
 // written back must match bit for bit; the two kernels are themselves
 // checked against references (cuda_gemv_test, cuda_backend_test). Needs a
 // GPU (label gpu).
-#include <cstring>
 #include <random>
 #include <vector>
 
@@ -13,29 +12,15 @@
 #include "gtest/gtest.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemv.h"
+#include "tests/gpu/bf16_values.h"
 #include "tests/gpu/device_buffer.h"
 
 namespace tern {
 namespace {
 
 using testing::DeviceBuffer;
-
-std::vector<float> RandomBf16(size_t n, float center, float scale, std::mt19937& rng) {
-  std::normal_distribution<float> dist(center, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = BFloat16ToFloat(FloatToBFloat16(dist(rng)));
-  return v;
-}
-
-// Index of the first difference, or -1.
-template <typename T>
-int64_t FirstDifference(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0) return static_cast<int64_t>(i);
-  }
-  return -1;
-}
+using testing::FirstDifference;
+using testing::RandomBf16;
 
 class GemvNormTest : public ::testing::Test {
  protected:

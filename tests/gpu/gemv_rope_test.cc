@@ -5,7 +5,6 @@
 // are themselves checked against references (cuda_gemv_test,
 // cuda_backend_test). Needs a GPU (label gpu).
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <vector>
 
@@ -13,30 +12,17 @@
 #include "gtest/gtest.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemv.h"
+#include "tests/gpu/bf16_values.h"
 #include "tests/gpu/device_buffer.h"
 
 namespace tern {
 namespace {
 
 using testing::DeviceBuffer;
-
-std::vector<float> RandomBf16(size_t n, float center, float scale, std::mt19937& rng) {
-  std::normal_distribution<float> dist(center, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = BFloat16ToFloat(FloatToBFloat16(dist(rng)));
-  return v;
-}
+using testing::FirstDifference;
+using testing::RandomBf16;
 
 std::vector<uint16_t> Bits(const DeviceBuffer& buffer, size_t count) { return buffer.Download<uint16_t>(count); }
-
-// Index of the first difference, or -1.
-int64_t FirstDifference(const std::vector<uint16_t>& a, const std::vector<uint16_t>& b) {
-  if (a.size() != b.size()) return 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return static_cast<int64_t>(i);
-  }
-  return -1;
-}
 
 struct Shape {
   int num_heads, num_kv_heads, head_dim;
