@@ -281,9 +281,8 @@ BENCHMARK(BM_Prefill)->UseManualTime()->MinTime(2.0)->Unit(benchmark::kMilliseco
 }  // namespace tern
 
 int main(int argc, char** argv) {
-  // --no-pdl, --gemv-max-rows=N, --no-fusion, --no-norm-fusion,
-  // --profile-decode=B (before
-  // Google Benchmark sees the flags).
+  // --no-pdl, --gemv-max-rows=N, --no-fusion, --no-norm-fusion and
+  // --profile-decode=B, before Google Benchmark sees the flags.
   std::vector<char*> args;
   int64_t profile_batch = 0;
   for (int i = 0; i < argc; ++i) {

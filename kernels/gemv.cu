@@ -1,6 +1,5 @@
 #include <cooperative_groups.h>
 
-
 #include "kernels/device_utils.cuh"
 #include "kernels/gemv.h"
 #include "kernels/launch.cuh"
@@ -374,20 +373,18 @@ __global__ void __launch_bounds__(kRowThreads) GemvRowKernel(const GemvParams p)
 template <typename OutT, bool kRope, bool kNorm>
 cudaError_t LaunchRowKernel(const GemvParams& p, cudaStream_t stream) {
   const auto kernel = GemvRowKernel<OutT, kRope, kNorm>;
+  if (const cudaError_t error =
+          PrepareKernel(reinterpret_cast<const void*>(kernel), kRowThreads, static_cast<int>(kRowMaxXBytes));
+      error != cudaSuccess) {
+    return error;
+  }
   LaunchShape shape;
   const int64_t pairs = (p.n + kRowWarpRows - 1) / kRowWarpRows;
   shape.grid = dim3(static_cast<unsigned>((pairs + kRowWarps - 1) / kRowWarps));
   shape.block = dim3(kRowThreads);
   shape.smem_bytes = static_cast<size_t>(p.k * 2);
-  if (shape.smem_bytes > 48 * 1024) {
-    const cudaError_t error =
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kRowMaxXBytes));
-    if (error != cudaSuccess) return error;
-  }
   return LaunchKernel(kernel, shape, stream, p);
 }
-
-}  // namespace
 
 // A norm asked for has what it needs (GemvNorm).
 bool NormSupported(const GemvArgs& a) {
@@ -396,6 +393,8 @@ bool NormSupported(const GemvArgs& a) {
          Aligned16(norm.weight) && norm.residual != nullptr && Aligned16(norm.residual) &&
          (a.x == nullptr || norm.ticket != nullptr);
 }
+
+}  // namespace
 
 bool GemvNormPays(int64_t n) {
   constexpr int64_t kMaxCtas = 512;

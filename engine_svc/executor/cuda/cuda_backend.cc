@@ -323,8 +323,12 @@ kernels::GemvArgs CudaBackend::GemvArgsFor(const Tensor& x, bool gated, const Te
   return gemv;
 }
 
+bool CudaBackend::GemvTakes(const kernels::GemvArgs& gemv) const {
+  return gemv.m <= gemv_max_rows_ && kernels::GemvSupports(gemv);
+}
+
 bool CudaBackend::TryGemv(const kernels::GemvArgs& gemv) {
-  if (gemv.m > gemv_max_rows_ || !kernels::GemvSupports(gemv)) return false;
+  if (!GemvTakes(gemv)) return false;
   Check(kernels::Gemv(gemv, stream_), "Gemv");
   return true;
 }
@@ -374,7 +378,7 @@ void CudaBackend::NormLinearRopeAndWriteKv(const NormInput& in, const Tensor& w,
     if (TryNormGemv(in, w, bias, rope, qkv)) return;
     kernels::GemvArgs gemv = GemvArgsFor(in.normed, false, w, bias, qkv);
     gemv.rope = rope;
-    if (gemv.m <= gemv_max_rows_ && kernels::GemvSupports(gemv)) {
+    if (GemvTakes(gemv)) {
       Normalize(in);
       Check(kernels::Gemv(gemv, stream_), "Gemv");
       return;

@@ -30,7 +30,7 @@ struct CudaBackendConfig {
   // more rows cuBLASLt was faster at every count tried
   // (bench/results/h200_2026-11-21_kernels).
   int gemv_max_rows = 1;
-  // LinearRopeAndWriteKv of one row runs as one weight-streaming kernel
+  // NormLinearRopeAndWriteKv of one row runs as one weight-streaming kernel
   // (kernels/gemv.h) when gemv_max_rows allows one row; false: as two kernels
   // (to measure what it buys). On an H200 a Llama-3.1-8B batch-1 step took
   // 4.61 ms fused against 4.79 ms (bench/results/h200_2026-11-21_fusion).
@@ -118,8 +118,11 @@ class CudaBackend : public Backend {
   absl::Status EnsureBatchCapacity(int64_t bytes);
   absl::Status EnsureMoeWorkspace(int64_t bytes);
   absl::Status EnsureAttentionWorkspace(int64_t bytes);
-  // Runs the product on the weight-streaming kernel if gemv_max_rows allows
-  // its rows and the kernel serves it; false (nothing enqueued) otherwise.
+  // Whether the weight-streaming kernel takes the product: gemv_max_rows
+  // allows its rows and the kernel serves it.
+  bool GemvTakes(const kernels::GemvArgs& gemv) const;
+  // Runs the product on the weight-streaming kernel if GemvTakes it; false
+  // (nothing enqueued) otherwise.
   bool TryGemv(const kernels::GemvArgs& gemv);
   // out = x w^T + bias (x's first `k` columns, or silu(x[:, :k]) * x[:, k:2k]
   // if gated).
