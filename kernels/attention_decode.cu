@@ -28,6 +28,7 @@ namespace {
 constexpr int kKeyTile = 64;          // Keys per K/V tile; each warp takes 16.
 constexpr int kMinTilesPerSplit = 2;  // Below this a split is mostly overhead.
 constexpr int kHeadsPerCta = kDecodeHeadsPerCta;
+constexpr int kCombineBatch = 8;  // Partial rows a lane loads at once.
 
 template <int D>
 constexpr int DecodeStages() {
@@ -91,12 +92,14 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* q_smem = reinterpret_cast<bf16*>(smem);
   bf16* ring = q_smem + kHeadsPerCta * kRow;  // Stage i: K at 2i, V at 2i + 1 (tiles).
-  GridDependencyWait();
-  LaunchDependents();
-
+  // The batch's lengths are step inputs no earlier kernel writes: read them
+  // before waiting on the kernel before.
   const int seq = blockIdx.z;
   DecodeSequence sq;
-  if (!GetDecodeSequence(a, seq, &sq)) return;
+  const bool decode = GetDecodeSequence(a, seq, &sq);
+  GridDependencyWait();
+  LaunchDependents();
+  if (!decode) return;
   const Splits splits = GetSplits(sq.first, sq.last, p.max_splits);
   const int split = blockIdx.x;
   if (split >= splits.count) return;
@@ -237,33 +240,58 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
 
 // One warp per (sequence, query head): merges the splits' partial rows,
 // weighting each by 2^(lse - max lse). Sequences with one split were written
-// by DecodeKernel and are skipped.
+// by DecodeKernel and are skipped. At one sequence the merge is a chain of
+// latencies between the decode kernel and the output projection, so it is
+// kept short: the lengths are read before the wait, each lane holds one
+// split's lse (shuffled to the others), and the partial rows are loaded
+// kCombineBatch at a time.
 __global__ void __launch_bounds__(kThreads)
     CombineSplitsKernel(const PagedAttentionArgs a, const DecodeParams p) {
-  GridDependencyWait();
-  LaunchDependents();
   const int64_t item = (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x) >> 5;
   const int lane = threadIdx.x & 31;
-  if (item >= static_cast<int64_t>(a.num_seqs) * a.num_heads) return;
-  const int seq = static_cast<int>(item / a.num_heads), head = static_cast<int>(item % a.num_heads);
+  const bool valid = item < static_cast<int64_t>(a.num_seqs) * a.num_heads;
+  const int seq = valid ? static_cast<int>(item / a.num_heads) : 0;
+  const int head = valid ? static_cast<int>(item % a.num_heads) : 0;
   DecodeSequence sq;
-  if (!GetDecodeSequence(a, seq, &sq)) return;
+  const bool decode = valid && GetDecodeSequence(a, seq, &sq);
+  GridDependencyWait();
+  LaunchDependents();
+  if (!decode) return;
   const int count = GetSplits(sq.first, sq.last, p.max_splits).count;
   if (count <= 1) return;
   const int64_t slot0 = item * p.max_splits;
   const float lse = lane < count ? p.partial_lse[slot0 + lane] : -INFINITY;
-  const float max_lse = WarpMax(lse);
-  const float inv_total = 1.0f / WarpSum(lane < count ? FastExp2(lse - max_lse) : 0.0f);
-  for (int col = lane * 4; col < a.head_dim; col += 128) {
+  // Every lane runs every iteration (the shuffles need the whole warp); lanes
+  // past head_dim load and store nothing.
+  for (int col0 = 0; col0 < a.head_dim; col0 += 128) {
+    const int col = col0 + lane * 4;
+    const bool active = col < a.head_dim;
+    float4 v[kCombineBatch];
     float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    for (int i = 0; i < count; ++i) {
-      const float weight = FastExp2(p.partial_lse[slot0 + i] - max_lse);
-      const float4 v = *reinterpret_cast<const float4*>(p.partial_out + (slot0 + i) * a.head_dim + col);
-      acc.x += weight * v.x;
-      acc.y += weight * v.y;
-      acc.z += weight * v.z;
-      acc.w += weight * v.w;
+    float max_lse = -INFINITY, total = 0.0f;
+    for (int i0 = 0; i0 < count; i0 += kCombineBatch) {
+#pragma unroll
+      for (int i = 0; i < kCombineBatch; ++i) {
+        v[i] = active && i0 + i < count
+                   ? *reinterpret_cast<const float4*>(p.partial_out + (slot0 + i0 + i) * a.head_dim + col)
+                   : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      }
+      if (i0 == 0) {
+        max_lse = WarpMax(lse);
+        total = WarpSum(lane < count ? FastExp2(lse - max_lse) : 0.0f);
+      }
+#pragma unroll
+      for (int i = 0; i < kCombineBatch; ++i) {
+        const float split_lse = __shfl_sync(0xffffffffu, lse, (i0 + i) & 31);
+        const float weight = i0 + i < count ? FastExp2(split_lse - max_lse) : 0.0f;
+        acc.x += weight * v[i].x;
+        acc.y += weight * v[i].y;
+        acc.z += weight * v[i].z;
+        acc.w += weight * v[i].w;
+      }
     }
+    if (!active) continue;
+    const float inv_total = 1.0f / total;
     const uint2 packed = make_uint2(PackBf16(acc.x * inv_total, acc.y * inv_total),
                                     PackBf16(acc.z * inv_total, acc.w * inv_total));
     *reinterpret_cast<uint2*>(a.out + sq.token * a.out_stride + static_cast<int64_t>(head) * a.head_dim +

@@ -65,8 +65,9 @@ __device__ __forceinline__ float FastExp2(float x) {
 // Programmatic dependent launch (sm_90): a kernel launched with
 // kernels::LaunchKernel may start while the kernel before it on the stream is
 // still running. GridDependencyWait blocks until that kernel has finished and
-// its writes are visible; before it a kernel may only read memory no earlier
-// kernel writes (weights), and must write nothing. LaunchDependents lets the
+// its writes are visible; before it a kernel may only read memory no kernel
+// of the stream writes (weights, and a step's inputs copied in before its
+// first kernel), and must write nothing. LaunchDependents lets the
 // next kernel start early (it still waits for this one to finish before
 // touching this one's outputs). Every kernel launched that way calls
 // GridDependencyWait in every CTA, so "finished" is transitive along the
