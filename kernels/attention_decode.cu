@@ -26,7 +26,6 @@ namespace tern::kernels::attention {
 namespace {
 
 constexpr int kKeyTile = 64;          // Keys per K/V tile; each warp takes 16.
-constexpr int kMinTilesPerSplit = 2;  // Below this a split is mostly overhead.
 constexpr int kHeadsPerCta = kDecodeHeadsPerCta;
 constexpr int kCombineBatch = 8;  // Partial rows a lane loads at once.
 
@@ -78,7 +77,9 @@ __device__ __forceinline__ Splits GetSplits(int first, int last, int max_splits)
   s.tile_begin = first / kKeyTile;
   s.tile_end = last / kKeyTile + 1;
   const int tiles = s.tile_end - s.tile_begin;
-  const int wanted = max(1, min(max_splits, tiles / kMinTilesPerSplit));
+  // As many splits as tiles, up to max_splits: at one sequence the decode
+  // kernel is a chain of latencies, and a split of one tile ends soonest.
+  const int wanted = min(max_splits, tiles);
   s.tiles_per_split = (tiles + wanted - 1) / wanted;
   s.count = (tiles + s.tiles_per_split - 1) / s.tiles_per_split;
   return s;
