@@ -93,17 +93,16 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
   extern __shared__ __align__(16) unsigned char smem[];
   bf16* q_smem = reinterpret_cast<bf16*>(smem);
   bf16* ring = q_smem + kHeadsPerCta * kRow;  // Stage i: K at 2i, V at 2i + 1 (tiles).
-  // The batch's lengths are step inputs no earlier kernel writes: read them
-  // before waiting on the kernel before.
+  // The batch's lengths and block tables are step inputs no earlier kernel
+  // writes: read them (those of the first tiles) before waiting on the
+  // kernel before, which writes q and the newest key.
   const int seq = blockIdx.z;
   DecodeSequence sq;
   const bool decode = GetDecodeSequence(a, seq, &sq);
-  GridDependencyWait();
-  LaunchDependents();
-  if (!decode) return;
-  const Splits splits = GetSplits(sq.first, sq.last, p.max_splits);
+  Splits splits{};
+  if (decode) splits = GetSplits(sq.first, sq.last, p.max_splits);
   const int split = blockIdx.x;
-  if (split >= splits.count) return;
+  const bool work = decode && split < splits.count;
   const int tile_begin = splits.tile_begin + split * splits.tiles_per_split;
   const int tile_end = min(splits.tile_end, tile_begin + splits.tiles_per_split);
 
@@ -120,6 +119,16 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
                    static_cast<int64_t>(a.num_kv_heads) * a.head_dim,
                    p.block_shift,
                    a.head_dim};
+  KvTileBlocks<D, kKeyTile> first_blocks[kStages - 1];
+#pragma unroll
+  for (int st = 0; st < kStages - 1; ++st) {
+    if (work && tile_begin + st < tile_end) {
+      first_blocks[st] = ReadKvTileBlocks<D, kKeyTile>(kv, (tile_begin + st) * kKeyTile, sq.first, sq.last);
+    }
+  }
+  GridDependencyWait();
+  LaunchDependents();
+  if (!work) return;
 
   // Groups: the query tile, then one per K/V tile (empty past the split's end).
   LoadQueryTile<D, kHeadsPerCta>(a.q + sq.token * a.q_stride + static_cast<int64_t>(head0) * a.head_dim,
@@ -128,8 +137,8 @@ __global__ void __launch_bounds__(kThreads) DecodeKernel(const PagedAttentionArg
 #pragma unroll
   for (int st = 0; st < kStages - 1; ++st) {
     if (tile_begin + st < tile_end) {
-      LoadKvTile<D, kKeyTile>(kv, (tile_begin + st) * kKeyTile, sq.first, sq.last, ring + 2 * st * kTileElems,
-                              ring + (2 * st + 1) * kTileElems);
+      LoadKvTile<D, kKeyTile>(kv, (tile_begin + st) * kKeyTile, sq.first, sq.last, first_blocks[st],
+                              ring + 2 * st * kTileElems, ring + (2 * st + 1) * kTileElems);
     }
     CpAsyncCommit();
   }

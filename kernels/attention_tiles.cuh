@@ -41,34 +41,68 @@ struct PagedKv {
   int head_dim;          // Real head dim, a multiple of 8, <= D.
 };
 
+// Which keys of a kRows-key tile a thread copies: kThreads / (D / 8) rows
+// per pass, 16 bytes of each; and the block-table entries of those keys.
+template <int D, int kRows>
+struct KvTileBlocks {
+  static constexpr int kChunks = D / 8;  // 16-byte chunks per row.
+  static constexpr int kRowsPerPass = kThreads / kChunks;
+  static_assert(kRows % kRowsPerPass == 0, "tile rows must be a multiple of the rows per pass");
+  static constexpr int kPasses = kRows / kRowsPerPass;
+  int32_t block[kPasses];  // 0 for keys outside [first, last].
+};
+
+// Reads the block-table entries of the keys this thread copies of the tile
+// at tile_start; keys outside [first, last] are not read. The block table is
+// a step input, so this may run before waiting on the kernel before.
+template <int D, int kRows>
+__device__ __forceinline__ KvTileBlocks<D, kRows> ReadKvTileBlocks(const PagedKv& kv, int tile_start, int first,
+                                                                   int last) {
+  using Blocks = KvTileBlocks<D, kRows>;
+  Blocks blocks;
+  const int chunk = threadIdx.x % Blocks::kChunks;
+  const bool column_ok = chunk * 8 < kv.head_dim;
+#pragma unroll
+  for (int i = 0; i < Blocks::kPasses; ++i) {
+    const int key = tile_start + threadIdx.x / Blocks::kChunks + i * Blocks::kRowsPerPass;
+    blocks.block[i] = column_ok && key >= first && key <= last ? __ldg(kv.table + (key >> kv.block_shift)) : 0;
+  }
+  return blocks;
+}
+
 // Issues cp.async copies of keys [tile_start, tile_start + kRows) into
-// k_smem / v_smem ([kRows][D + kRowPad]); keys outside [first, last] and
-// columns past head_dim are zero-filled (so masked keys never carry NaN from
-// stale memory into P * V) and their block-table entries are not read.
-// All kThreads threads call it.
+// k_smem / v_smem ([kRows][D + kRowPad]) from the blocks ReadKvTileBlocks
+// read; keys outside [first, last] and columns past head_dim are zero-filled
+// (so masked keys never carry NaN from stale memory into P * V). All
+// kThreads threads call it.
 template <int D, int kRows>
 __device__ __forceinline__ void LoadKvTile(const PagedKv& kv, int tile_start, int first, int last,
-                                           bf16* k_smem, bf16* v_smem) {
-  constexpr int kChunks = D / 8;  // 16-byte chunks per row.
-  constexpr int kRowsPerPass = kThreads / kChunks;
-  static_assert(kRows % kRowsPerPass == 0, "tile rows must be a multiple of the rows per pass");
-  const int chunk = threadIdx.x % kChunks;
+                                           const KvTileBlocks<D, kRows>& blocks, bf16* k_smem, bf16* v_smem) {
+  using Blocks = KvTileBlocks<D, kRows>;
+  const int chunk = threadIdx.x % Blocks::kChunks;
   const bool column_ok = chunk * 8 < kv.head_dim;
   const int block_mask = (1 << kv.block_shift) - 1;
 #pragma unroll
-  for (int i = 0; i < kRows / kRowsPerPass; ++i) {
-    const int row = threadIdx.x / kChunks + i * kRowsPerPass;
+  for (int i = 0; i < Blocks::kPasses; ++i) {
+    const int row = threadIdx.x / Blocks::kChunks + i * Blocks::kRowsPerPass;
     const int key = tile_start + row;
     const bool valid = column_ok && key >= first && key <= last;
-    int64_t offset = 0;
-    if (valid) {
-      const int64_t block = __ldg(kv.table + (key >> kv.block_shift));
-      offset = ((block << kv.block_shift) + (key & block_mask)) * kv.slot_stride + chunk * 8;
-    }
+    const int64_t offset =
+        valid ? ((static_cast<int64_t>(blocks.block[i]) << kv.block_shift) + (key & block_mask)) * kv.slot_stride +
+                    chunk * 8
+              : 0;
     const int s = row * (D + kRowPad) + chunk * 8;
     CpAsync16(k_smem + s, kv.k + offset, valid);
     CpAsync16(v_smem + s, kv.v + offset, valid);
   }
+}
+
+// LoadKvTile, reading the block-table entries first.
+template <int D, int kRows>
+__device__ __forceinline__ void LoadKvTile(const PagedKv& kv, int tile_start, int first, int last,
+                                           bf16* k_smem, bf16* v_smem) {
+  LoadKvTile<D, kRows>(kv, tile_start, first, last, ReadKvTileBlocks<D, kRows>(kv, tile_start, first, last),
+                       k_smem, v_smem);
 }
 
 // Issues cp.async copies of kRows query rows into q_smem ([kRows][D +
