@@ -14,6 +14,7 @@
 #include "kernels/gemv.h"
 #include "tests/gpu/bf16_values.h"
 #include "tests/gpu/device_buffer.h"
+#include "tests/gpu/gemv_args.h"
 
 namespace tern {
 namespace {
@@ -21,6 +22,7 @@ namespace {
 using testing::DeviceBuffer;
 using testing::FirstDifference;
 using testing::RandomBf16;
+using testing::ScratchGemvArgs;
 
 class GemvNormTest : public ::testing::Test {
  protected:
@@ -175,21 +177,13 @@ TEST_F(GemvNormTest, NormAndRotaryInOneKernelMatchTheSeparateKernels) {
 
 TEST_F(GemvNormTest, RefusesWhatItDoesNotServe) {
   DeviceBuffer buffer(1 << 20);
-  kernels::GemvArgs args;
-  args.x = buffer.get<__nv_bfloat16>();
-  args.w = buffer.get<__nv_bfloat16>();
-  args.out = buffer.get();
-  args.m = 1;
-  args.n = 64;
-  args.k = 64;
-  args.ldo = args.n;
+  kernels::GemvArgs args = ScratchGemvArgs(buffer, /*m=*/1, /*n=*/64, /*k=*/64);
   args.norm.weight = buffer.get<float>();
   args.norm.residual = buffer.get<__nv_bfloat16>();
   args.norm.ticket = buffer.get<int>();
   EXPECT_TRUE(kernels::GemvSupports(args));
   kernels::GemvArgs bad = args;
   bad.m = 2;  // One row only.
-  bad.ldx = 64;
   EXPECT_FALSE(kernels::GemvSupports(bad));
   EXPECT_EQ(kernels::Gemv(bad, nullptr), cudaErrorInvalidValue);
   bad = args;
@@ -218,7 +212,6 @@ TEST_F(GemvNormTest, RefusesWhatItDoesNotServe) {
   bad = args;
   bad.norm = kernels::GemvNorm();
   bad.x = nullptr;  // Without the norm, the product needs its x.
-  bad.ldx = 64;
   EXPECT_FALSE(kernels::GemvSupports(bad));
 }
 

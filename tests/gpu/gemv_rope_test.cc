@@ -14,6 +14,7 @@
 #include "kernels/gemv.h"
 #include "tests/gpu/bf16_values.h"
 #include "tests/gpu/device_buffer.h"
+#include "tests/gpu/gemv_args.h"
 
 namespace tern {
 namespace {
@@ -21,6 +22,7 @@ namespace {
 using testing::DeviceBuffer;
 using testing::FirstDifference;
 using testing::RandomBf16;
+using testing::ScratchGemvArgs;
 
 std::vector<uint16_t> Bits(const DeviceBuffer& buffer, size_t count) { return buffer.Download<uint16_t>(count); }
 
@@ -165,15 +167,7 @@ TEST_F(GemvRopeTest, RopeOnRealModelShapes) {
 
 TEST_F(GemvRopeTest, RefusesWhatItDoesNotServe) {
   DeviceBuffer buffer(1 << 20);
-  kernels::GemvArgs args;
-  args.x = buffer.get<__nv_bfloat16>();
-  args.w = buffer.get<__nv_bfloat16>();
-  args.out = buffer.get();
-  args.m = 1;
-  args.n = 3 * 64;
-  args.k = 64;
-  args.ldx = 64;
-  args.ldo = args.n;
+  kernels::GemvArgs args = ScratchGemvArgs(buffer, /*m=*/1, /*n=*/3 * 64, /*k=*/64);
   args.rope.positions = buffer.get<int32_t>();
   args.rope.inv_freq = buffer.get<float>();
   args.rope.num_heads = 1;

@@ -26,11 +26,13 @@
 #include "gtest/gtest.h"
 #include "kernels/launch.h"
 #include "tests/gpu/device_buffer.h"
+#include "tests/gpu/gemv_args.h"
 
 namespace tern {
 namespace {
 
 using testing::DeviceBuffer;
+using testing::ScratchGemvArgs;
 
 std::vector<float> RandomBf16(size_t n, float scale, std::mt19937& rng) {
   std::normal_distribution<float> dist(0.0f, scale);
@@ -166,15 +168,7 @@ TEST_F(GemvTest, GatedInputAppliesSiluAndMulWhileStaging) {
 
 TEST_F(GemvTest, RefusesWhatItDoesNotServe) {
   DeviceBuffer buffer(1 << 20);
-  kernels::GemvArgs args;
-  args.x = buffer.get<__nv_bfloat16>();
-  args.w = buffer.get<__nv_bfloat16>();
-  args.out = buffer.get();
-  args.m = 4;
-  args.n = 64;
-  args.k = 64;
-  args.ldx = 64;
-  args.ldo = 64;
+  const kernels::GemvArgs args = ScratchGemvArgs(buffer, /*m=*/4, /*n=*/64, /*k=*/64);
   EXPECT_TRUE(kernels::GemvSupports(args));
   kernels::GemvArgs bad = args;
   bad.m = kernels::kGemvMaxRows + 1;
