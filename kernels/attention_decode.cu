@@ -286,7 +286,7 @@ __global__ void __launch_bounds__(kThreads)
                    ? *reinterpret_cast<const float4*>(p.partial_out + (slot0 + i0 + i) * a.head_dim + col)
                    : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
       }
-      if (i0 == 0) {
+      if (i0 == 0) {  // After the first loads are issued, so the reductions overlap them.
         max_lse = WarpMax(lse);
         total = WarpSum(lane < count ? FastExp2(lse - max_lse) : 0.0f);
       }
